@@ -1,0 +1,14 @@
+#ifndef TSMCTL_H
+#define TSMCTL_H
+
+struct tsmctl_cmd {
+	const char	*name;
+	const char	*help;
+	int		(*run)(int, char **);
+};
+
+int	tsmctl_vectors(int, char **);	/* vectors.c */
+int	tsmctl_cap(int, char **);	/* cap.c */
+int	tsmctl_demo(int, char **);	/* demo.c */
+
+#endif
