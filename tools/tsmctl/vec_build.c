@@ -36,3 +36,15 @@ vec_check_storedata_keys(struct vec *v)
 	(void)v;
 	return VEC_SKIP;
 }
+int
+vec_check_keyenc_scp02(struct vec *v)
+{
+	(void)v;
+	return VEC_SKIP;
+}
+int
+vec_check_keyenc_scp03(struct vec *v)
+{
+	(void)v;
+	return VEC_SKIP;
+}

@@ -24,15 +24,3 @@ vec_check_diversify(struct vec *v)
 	(void)v;
 	return VEC_SKIP;
 }
-int
-vec_check_keyenc_scp02(struct vec *v)
-{
-	(void)v;
-	return VEC_SKIP;
-}
-int
-vec_check_keyenc_scp03(struct vec *v)
-{
-	(void)v;
-	return VEC_SKIP;
-}
