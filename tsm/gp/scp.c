@@ -1,0 +1,436 @@
+/*
+ * Secure channel sessions: the state machine and the parts SCP02 and
+ * SCP03 share. The protocol arithmetic is in scp02.c and scp03.c.
+ */
+#include <string.h>
+
+#include "gp/err.h"
+#include "gp/scp_int.h"
+
+void
+gp_keyset_wipe(struct gp_keyset *ks)
+{
+	gp_wipe(ks, sizeof(*ks));
+}
+
+int
+gp_keyset_diversify(struct gp_keyset *ks, enum gp_div_method m,
+    const uint8_t *master, size_t mlen, const uint8_t kdd[GP_KDD_LEN])
+{
+	int r;
+
+	if (mlen > GP_KEY_MAX)
+		return GP_ERR_INVAL;
+	if ((r = gp_diversify(m, master, mlen, kdd, GP_KEY_ENC, ks->enc)) ||
+	    (r = gp_diversify(m, master, mlen, kdd, GP_KEY_MAC, ks->mac)) ||
+	    (r = gp_diversify(m, master, mlen, kdd, GP_KEY_DEK, ks->dek))) {
+		gp_keyset_wipe(ks);
+		return r;
+	}
+	ks->len = mlen;
+	return 0;
+}
+
+void
+gp_scp_free(struct gp_scp *s)
+{
+	if (s->have_keys && s->proto == 3) {
+		gp_aes_free(&s->k.a.enc);
+		gp_aes_free(&s->k.a.mac);
+		gp_aes_free(&s->k.a.rmac);
+	} else if (s->have_keys && s->proto == 2) {
+		gp_des3_free(&s->k.d.enc);
+		gp_des3_free(&s->k.d.mac);
+		gp_des3_free(&s->k.d.rmac);
+	}
+	gp_wipe(s, sizeof(*s));
+}
+
+static int
+scp_setup(struct gp_scp *s, int proto, int role, uint8_t i, uint8_t sz)
+{
+	if (proto != 2 && proto != 3)
+		return GP_ERR_UNSUPPORTED;
+	if (proto == 2 && sz != 8)
+		return GP_ERR_INVAL;
+	if (proto == 3 && sz != 8 && sz != 16)
+		return GP_ERR_INVAL;
+	memset(s, 0, sizeof(*s));
+	s->proto = proto;
+	s->role = role;
+	s->i = i;
+	s->s = sz;
+	return 0;
+}
+
+/* 80 50 kvn 00 Lc host-challenge 00 */
+int
+gp_scp_host_init(struct gp_scp *s, int proto, uint8_t i, uint8_t sz,
+    uint8_t kvn, const uint8_t *hc, struct gp_wr *w)
+{
+	struct gp_apdu a = { .cla = 0x80, .ins = 0x50, .p1 = kvn, .p2 = 0x00,
+	    .ne = 256 };
+	int r;
+
+	if ((r = scp_setup(s, proto, GP_SCP_HOST, i, sz)) != 0)
+		return r;
+	memcpy(s->host_challenge, hc, sz);
+	s->kvn = kvn;
+	a.data = s->host_challenge;
+	a.lc = sz;
+	if ((r = gp_apdu_encode(&a, w)) != 0)
+		return r;
+	s->state = GP_SCP_INIT;
+	return 0;
+}
+
+int
+gp_scp_host_auth(struct gp_scp *s, const struct gp_keyset *ks,
+    const uint8_t *rsp, size_t n)
+{
+	int r;
+
+	if (s->role != GP_SCP_HOST || s->state != GP_SCP_INIT)
+		return GP_ERR_STATE;
+	if (s->proto == 3)
+		r = gp_scp03_host_auth(s, ks, rsp, n);
+	else
+		r = gp_scp02_host_auth(s, ks, rsp, n);
+	/* A wrong card cryptogram ends the session: no EXTERNAL AUTH. */
+	s->state = r == 0 ? GP_SCP_KEYS : GP_SCP_BROKEN;
+	return r;
+}
+
+static int
+level_valid(const struct gp_scp *s, uint8_t level)
+{
+	if (level & ~(GP_SL_CMAC | GP_SL_CDEC | GP_SL_RMAC | GP_SL_RENC))
+		return 0;
+	if ((level & GP_SL_CDEC) && !(level & GP_SL_CMAC))
+		return 0;
+	if ((level & GP_SL_RENC) && (s->proto == 2 || !(level & GP_SL_RMAC)))
+		return 0;
+	return 1;
+}
+
+static void
+ext_auth_header(const struct gp_scp *s, uint8_t level, uint8_t hdr[5])
+{
+	hdr[0] = 0x84;
+	hdr[1] = 0x82;
+	hdr[2] = level;
+	hdr[3] = 0x00;
+	hdr[4] = (uint8_t)(2 * s->s);
+}
+
+int
+gp_scp_host_ext_auth(struct gp_scp *s, uint8_t level, struct gp_wr *w)
+{
+	uint8_t hdr[5], mac[16];
+	int r;
+
+	if (s->role != GP_SCP_HOST || s->state != GP_SCP_KEYS)
+		return GP_ERR_STATE;
+	if (!level_valid(s, level))
+		return GP_ERR_INVAL;
+	ext_auth_header(s, level, hdr);
+	if (s->proto == 3)
+		r = gp_scp03_ext_auth_mac(s, hdr, mac);
+	else
+		r = gp_scp02_ext_auth_mac(s, hdr, mac);
+	if (r != 0)
+		return r;
+	if ((r = gp_wr_reserve(w, 5 + 2u * s->s)) != 0 ||
+	    (r = gp_wr_put(w, hdr, 5)) != 0 ||
+	    (r = gp_wr_put(w, s->host_cryptogram, s->s)) != 0 ||
+	    (r = gp_wr_put(w, mac, s->s)) != 0)
+		return r;
+	s->level = level;
+	s->state = GP_SCP_OPEN;
+	return 0;
+}
+
+int
+gp_scp_wrap(struct gp_scp *s, const uint8_t *plain, size_t n,
+    struct gp_wr *w)
+{
+	struct gp_apdu a;
+	int r;
+
+	if (s->role != GP_SCP_HOST || s->state != GP_SCP_OPEN)
+		return GP_ERR_STATE;
+	if ((r = gp_apdu_parse(plain, n, &a)) != 0)
+		return r;
+	if (a.cla & GP_CLA_SM)
+		return GP_ERR_INVAL;	/* already wrapped */
+	if (!(s->level & GP_SL_CMAC)) {
+		if (s->proto == 3)
+			s->cmd_counter = s->counter++;
+		return gp_wr_put(w, plain, n);
+	}
+	if (s->proto == 3)
+		return gp_scp03_wrap(s, &a, w);
+	return gp_scp02_wrap(s, &a, w);
+}
+
+int
+gp_scp_unwrap(struct gp_scp *s, const uint8_t *wire, size_t n,
+    struct gp_wr *w)
+{
+	int r;
+
+	if (s->role != GP_SCP_HOST || s->state != GP_SCP_OPEN)
+		return GP_ERR_STATE;
+	if (n < 2)
+		return GP_ERR_TRUNC;
+	if (s->proto == 3)
+		r = gp_scp03_unwrap(s, wire, n, w);
+	else
+		r = gp_scp02_unwrap(s, wire, n, w);
+	if (r == GP_ERR_AUTH)
+		s->state = GP_SCP_BROKEN;
+	return r;
+}
+
+/* KDD KVN scp-id then SCP02: seq(2) challenge(6) cryptogram(8); SCP03:
+ * i challenge(s) cryptogram(s) [seq(3)]. */
+static int
+scp_card_iu_rsp(struct gp_scp *s, struct gp_wr *w)
+{
+	int r;
+
+	if ((r = gp_wr_reserve(w, 13 + 2u * s->s + 3 + 2)) != 0)
+		return r;
+	gp_wr_put(w, s->kdd, GP_KDD_LEN);
+	gp_wr_u8(w, s->kvn);
+	gp_wr_u8(w, (uint8_t)s->proto);
+	if (s->proto == 2) {
+		gp_wr_put(w, s->seq, 2);
+		gp_wr_put(w, s->card_challenge, 6);
+		gp_wr_put(w, s->card_cryptogram, 8);
+	} else {
+		gp_wr_u8(w, s->i);
+		gp_wr_put(w, s->card_challenge, s->s);
+		gp_wr_put(w, s->card_cryptogram, s->s);
+		if (s->i & GP_SCP03_I_PRAND)
+			gp_wr_put(w, s->seq, 3);
+	}
+	return gp_wr_u16(w, 0x9000);
+}
+
+/* Card: answers INITIALIZE UPDATE with the response data and 9000. */
+int
+gp_scp_card_init_update(struct gp_scp *s, const struct gp_scp_card_cfg *cfg,
+    const struct gp_keyset *ks, const uint8_t *cmd, size_t n,
+    struct gp_wr *w)
+{
+	struct gp_apdu a;
+	int r;
+
+	if ((r = gp_apdu_parse(cmd, n, &a)) != 0)
+		return r;
+	if (a.ins != 0x50 || (a.cla & ~0x03) != 0x80 || a.p2 != 0)
+		return GP_ERR_FORMAT;
+	if ((r = scp_setup(s, cfg->proto, GP_SCP_CARD, cfg->i, cfg->s)) != 0)
+		return r;
+	if (a.lc != cfg->s)
+		return GP_ERR_FORMAT;
+	memcpy(s->host_challenge, a.data, a.lc);
+	memcpy(s->kdd, cfg->kdd, GP_KDD_LEN);
+	s->kvn = ks->kvn;
+	if (cfg->proto == 3)
+		r = gp_scp03_card_keys(s, cfg, ks);
+	else
+		r = gp_scp02_card_keys(s, cfg, ks);
+	if (r != 0)
+		return r;
+	s->state = GP_SCP_KEYS;
+	return scp_card_iu_rsp(s, w);
+}
+
+/* Card: checks EXTERNAL AUTHENTICATE; any mismatch breaks the session. */
+int
+gp_scp_card_ext_auth(struct gp_scp *s, const uint8_t *cmd, size_t n)
+{
+	uint8_t hdr[5], mac[16];
+	struct gp_apdu a;
+	int r;
+
+	if (s->role != GP_SCP_CARD || s->state != GP_SCP_KEYS)
+		return GP_ERR_STATE;
+	s->state = GP_SCP_BROKEN;
+	if ((r = gp_apdu_parse(cmd, n, &a)) != 0)
+		return r;
+	if (a.cla != 0x84 || a.ins != 0x82 || a.p2 != 0 || a.ext ||
+	    a.lc != 2u * s->s)
+		return GP_ERR_FORMAT;
+	if (!level_valid(s, a.p1))
+		return GP_ERR_INVAL;
+	ext_auth_header(s, a.p1, hdr);
+	if (s->proto == 3)
+		r = gp_scp03_ext_auth_mac(s, hdr, mac);
+	else
+		r = gp_scp02_ext_auth_mac(s, hdr, mac);
+	if (r != 0)
+		return r;
+	if (gp_ct_memcmp(a.data, s->host_cryptogram, s->s) != 0 ||
+	    gp_ct_memcmp(a.data + s->s, mac, s->s) != 0)
+		return GP_ERR_AUTH;
+	s->level = a.p1;
+	s->state = GP_SCP_OPEN;
+	return 0;
+}
+
+int
+gp_scp_card_unwrap(struct gp_scp *s, const uint8_t *wire, size_t n,
+    struct gp_wr *w)
+{
+	struct gp_apdu a;
+	int r;
+
+	if (s->role != GP_SCP_CARD || s->state != GP_SCP_OPEN)
+		return GP_ERR_STATE;
+	if ((r = gp_apdu_parse(wire, n, &a)) != 0)
+		return r;
+	if (!(s->level & GP_SL_CMAC)) {
+		if (s->proto == 3)
+			s->cmd_counter = s->counter++;
+		return gp_wr_put(w, wire, n);
+	}
+	if (s->proto == 3)
+		r = gp_scp03_card_unwrap(s, &a, w);
+	else
+		r = gp_scp02_card_unwrap(s, &a, w);
+	/* A card closes the channel on a bad MAC (GP 2.3.1 10.6). */
+	if (r == GP_ERR_AUTH || r == GP_ERR_FORMAT)
+		s->state = GP_SCP_BROKEN;
+	return r;
+}
+
+int
+gp_scp_card_wrap(struct gp_scp *s, const uint8_t *data, size_t n,
+    uint16_t sw, struct gp_wr *w)
+{
+	if (s->role != GP_SCP_CARD || s->state != GP_SCP_OPEN)
+		return gp_rapdu_encode(data, n, sw, w);
+	if (s->proto == 3)
+		return gp_scp03_card_wrap(s, data, n, sw, w);
+	return gp_scp02_card_wrap(s, data, n, sw, w);
+}
+
+int
+gp_scp_session_keys(const struct gp_scp *s, struct gp_scp_keys *k)
+{
+	if (!s->have_keys)
+		return GP_ERR_STATE;
+	memset(k, 0, sizeof(*k));
+	memcpy(k->enc, s->skey[0], s->klen);
+	memcpy(k->mac, s->skey[1], s->klen);
+	memcpy(k->rmac, s->skey[2], s->klen);
+	memcpy(k->dek, s->dek, s->klen);
+	k->len = s->klen;
+	return 0;
+}
+
+int
+gp_scp_from_session_keys(struct gp_scp *s, int proto, int role, uint8_t i,
+    uint8_t sz, uint8_t level, const uint8_t *enc, const uint8_t *mac,
+    const uint8_t *rmac, size_t klen)
+{
+	int r;
+
+	if ((r = scp_setup(s, proto, role, i, sz)) != 0)
+		return r;
+	if (!level_valid(s, level))
+		return GP_ERR_INVAL;
+	if (proto == 3)
+		r = gp_scp03_set_keys(s, enc, mac, rmac, klen);
+	else if (klen != 16)
+		r = GP_ERR_INVAL;
+	else
+		r = gp_scp02_set_keys(s, enc, mac, rmac);
+	if (r != 0)
+		return r;
+	s->level = level;
+	s->counter = 1;
+	s->state = GP_SCP_OPEN;
+	return 0;
+}
+
+/* Sets the chaining state a wrap.* vector starts from. */
+int
+gp_scp_set_wrap_state(struct gp_scp *s, const uint8_t *chain, size_t n,
+    uint32_t counter)
+{
+	if (s->proto == 3) {
+		if (n != 16)
+			return GP_ERR_INVAL;
+		memcpy(s->chain, chain, 16);
+		s->counter = counter;
+		return 0;
+	}
+	if (n != 8)
+		return GP_ERR_INVAL;
+	memcpy(s->icv, chain, 8);
+	s->icv_raw = 0;
+	return 0;
+}
+
+int
+gp_scp_put_header(struct gp_wr *w, const struct gp_apdu *a, size_t lc,
+    int ext)
+{
+	uint8_t h[7] = { a->cla | GP_CLA_SM, a->ins, a->p1, a->p2 };
+	size_t hl = 4;
+
+	if (lc > 0 && ext) {
+		h[4] = 0;
+		h[5] = (uint8_t)(lc >> 8);
+		h[6] = (uint8_t)lc;
+		hl = 7;
+	} else if (lc > 0) {
+		h[4] = (uint8_t)lc;
+		hl = 5;
+	}
+	return gp_wr_put(w, h, hl);
+}
+
+int
+gp_scp_put_le(struct gp_wr *w, size_t ne, size_t lc, int ext)
+{
+	int r;
+
+	if (ne == 0)
+		return 0;
+	if (!ext)
+		return gp_wr_u8(w, (uint8_t)(ne & 0xff));
+	if (lc == 0 && (r = gp_wr_u8(w, 0)) != 0)
+		return r;
+	return gp_wr_u16(w, (uint16_t)(ne & 0xffff));
+}
+
+int
+gp_scp_put_plain(struct gp_wr *w, const struct gp_apdu *p)
+{
+	int ext = p->lc > 255 || p->ne > 256;
+	size_t hl = p->lc == 0 ? 4 : ext ? 7 : 5;
+	uint8_t *dst = w->p + w->len + hl;
+	struct gp_apdu h = *p;
+	int r;
+
+	/* The data sits at w->len + 7; hl <= 7, so memmove is the move. */
+	if (p->lc > 0)
+		memmove(dst, p->data, p->lc);
+	h.cla &= (uint8_t)~GP_CLA_SM;
+	if ((r = gp_scp_put_header(w, &h, p->lc, ext)) != 0)
+		return r;
+	w->p[w->len - hl] = p->cla;	/* put_header set the SM bit */
+	w->len += p->lc;
+	return gp_scp_put_le(w, p->ne, p->lc, ext);
+}
+
+int
+gp_scp_sw_has_rmac(uint16_t sw)
+{
+	return sw == 0x9000 || (sw >> 8) == 0x62 || (sw >> 8) == 0x63;
+}
