@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs every fuzz harness of a TSM_FUZZ build for FUZZ_SECONDS each (default
+# 20), seeded from the known-answer vectors. Long runs:
+#   FUZZ_SECONDS=3600 bash tests/fuzz/run.sh build-fuzz fuzz_tlv
+# Corpora persist in build-fuzz/corpus/<harness>; crashes are written to
+# build-fuzz/crashes and fail the run.
+set -euo pipefail
+bdir=${1:?usage: run.sh BUILD_DIR [HARNESS...]}
+shift || true
+secs=${FUZZ_SECONDS:-20}
+vec=${TSM_VECTORS:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/vectors}
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$bdir/crashes"
+
+# seed DIR KEYREGEX: one file per hex value of matching keys in the vectors.
+seed() {
+	local out=$1 re=$2
+	mkdir -p "$out"
+	[ -d "$vec" ] || return 0
+	find "$vec" -name '*.vec' -print0 | xargs -0 cat |
+	    grep -E "^($re)=" | cut -d= -f2- | grep -E '^([0-9A-Fa-f]{2})+$' |
+	    OUT="$out" perl -ne 'chomp; open(my $f, ">", "$ENV{OUT}/seed$."); binmode $f; print $f pack("H*", $_); close $f;'
+}
+
+harnesses=("$@")
+if [ ${#harnesses[@]} -eq 0 ]; then
+	for f in "$here"/fuzz_*.c; do harnesses+=("$(basename "$f" .c)"); done
+fi
+for h in "${harnesses[@]}"; do
+	bin="$bdir/tests/fuzz/$h"
+	[ -x "$bin" ] || { echo "missing harness $bin"; exit 1; }
+	corpus="$bdir/corpus/$h"
+	case "$h" in
+	fuzz_cap) mkdir -p "$corpus"; cp "$vec"/cap/*.cap "$corpus"/ 2>/dev/null || true ;;
+	fuzz_scp_card) seed "$corpus" 'step\.[0-9]+\.wire|expect\.ext_auth|expect\.init_update' ;;
+	fuzz_rapdu) seed "$corpus" 'step\.[0-9]+\.rsp\.wire|input' ;;
+	fuzz_script) seed "$corpus" 'step\.[0-9]+\.plain|input' ;;
+	*) seed "$corpus" 'input|init_update\.rsp|step\.[0-9]+\.rsp\.plain' ;;
+	esac
+	echo "-- $h ($secs s, $(ls "$corpus" | wc -l) seeds)"
+	"$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
+	    -artifact_prefix="$bdir/crashes/$h-" -print_final_stats=1 \
+	    "$corpus" 2>&1 | grep -E '^(stat::number_of_executed_units|#[0-9]+ +DONE)|ERROR|SUMMARY' || true
+	if ls "$bdir/crashes/$h-"* >/dev/null 2>&1; then
+		echo "$h: crash found"; exit 1
+	fi
+done
