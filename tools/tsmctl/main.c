@@ -8,7 +8,7 @@
 #include "tsmctl.h"
 
 static const struct tsmctl_cmd cmds[] = {
-	{ "vectors", "vectors [-v] DIR...    check known-answer vectors",
+	{ "vectors", "vectors [-v] [--strict] DIR...  check known-answer vectors",
 	    tsmctl_vectors },
 	{ "cap", "cap demo|info|loadfile ...  build or inspect CAP files",
 	    tsmctl_cap },
