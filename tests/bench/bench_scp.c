@@ -141,6 +141,7 @@ open_step(void *arg)
 	struct gp_wr w;
 	int r;
 
+	memset(&s, 0, sizeof(s));
 	gp_wr_init(&w, buf, sizeof(buf));
 	if ((r = gp_scp_host_init(&s, o->proto, o->proto == 3 ? 0x70 : 0x15,
 	    8, 0, o->hc, &w)) == 0)
@@ -161,6 +162,8 @@ open_init(struct open *o, int proto)
 	int r;
 
 	memset(o, 0, sizeof(*o));
+	memset(&c, 0, sizeof(c));
+	memset(&h, 0, sizeof(h));
 	o->proto = proto;
 	memcpy(o->ks.enc, key16, 16);
 	memcpy(o->ks.mac, key16, 16);

@@ -55,7 +55,7 @@ scp_setup(struct gp_scp *s, int proto, int role, uint8_t i, uint8_t sz)
 		return GP_ERR_INVAL;
 	if (proto == 3 && sz != 8 && sz != 16)
 		return GP_ERR_INVAL;
-	memset(s, 0, sizeof(*s));
+	gp_scp_free(s);		/* ends a previous session on this struct */
 	s->proto = proto;
 	s->role = role;
 	s->i = i;

@@ -5,6 +5,8 @@
  * One struct gp_scp holds a session: its session keys as keyed OpenSSL
  * contexts (so per-APDU wrapping allocates nothing), the MAC chaining
  * value and the encryption counter. gp_scp_free() wipes everything.
+ * A struct gp_scp must start zeroed; starting a new session on one that
+ * was used ends (frees and wipes) the old session first.
  *
  * Host:  gp_scp_host_init  -> INITIALIZE UPDATE
  *        gp_scp_host_auth  (response: card cryptogram verified, constant

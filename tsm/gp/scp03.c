@@ -255,6 +255,9 @@ gp_scp03_unwrap(struct gp_scp *s, const uint8_t *wire, size_t n,
 	if ((r = gp_rapdu_parse(wire, n, &ra)) != 0)
 		return r;
 	dn = ra.len;
+	/* With R-MAC on, only a MACed response may carry data. */
+	if ((s->level & GP_SL_RMAC) && !gp_scp_sw_has_rmac(ra.sw) && dn > 0)
+		return GP_ERR_FORMAT;
 	if ((s->level & GP_SL_RMAC) && gp_scp_sw_has_rmac(ra.sw)) {
 		if (dn < s->s)
 			return GP_ERR_FORMAT;
