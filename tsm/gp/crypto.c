@@ -292,9 +292,12 @@ gp_des3_full_mac(struct gp_des3 *d, const uint8_t *msg, size_t n,
 size_t
 gp_pad80(const uint8_t *in, size_t n, size_t blk, uint8_t *out, size_t cap)
 {
-	size_t pn = (n / blk + 1) * blk;
+	size_t pn;
 
-	if (pn > cap || n >= pn)
+	if (blk == 0)
+		return 0;
+	pn = (n / blk + 1) * blk;
+	if (pn > cap)
 		return 0;
 	if (n > 0 && out != in)
 		memmove(out, in, n);

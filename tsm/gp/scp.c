@@ -92,10 +92,15 @@ gp_scp_host_auth(struct gp_scp *s, const struct gp_keyset *ks,
 
 	if (s->role != GP_SCP_HOST || s->state != GP_SCP_INIT)
 		return GP_ERR_STATE;
+	uint8_t asked = s->kvn;
+
 	if (s->proto == 3)
 		r = gp_scp03_host_auth(s, ks, rsp, n);
 	else
 		r = gp_scp02_host_auth(s, ks, rsp, n);
+	/* KVN 00 asks for the default key set; any other must be kept. */
+	if (r == 0 && asked != 0 && s->kvn != asked)
+		r = GP_ERR_FORMAT;
 	/* A wrong card cryptogram ends the session: no EXTERNAL AUTH. */
 	s->state = r == 0 ? GP_SCP_KEYS : GP_SCP_BROKEN;
 	return r;
@@ -235,6 +240,8 @@ gp_scp_card_init_update(struct gp_scp *s, const struct gp_scp_card_cfg *cfg,
 		return r;
 	if (a.lc != cfg->s)
 		return GP_ERR_FORMAT;
+	if (a.p1 != 0 && a.p1 != ks->kvn)
+		return GP_ERR_NOTFOUND;	/* 6A88: no such key version */
 	memcpy(s->host_challenge, a.data, a.lc);
 	memcpy(s->kdd, cfg->kdd, GP_KDD_LEN);
 	s->kvn = ks->kvn;
@@ -290,8 +297,10 @@ gp_scp_card_unwrap(struct gp_scp *s, const uint8_t *wire, size_t n,
 
 	if (s->role != GP_SCP_CARD || s->state != GP_SCP_OPEN)
 		return GP_ERR_STATE;
-	if ((r = gp_apdu_parse(wire, n, &a)) != 0)
+	if ((r = gp_apdu_parse(wire, n, &a)) != 0) {
+		s->state = GP_SCP_BROKEN;
 		return r;
+	}
 	if (!(s->level & GP_SL_CMAC)) {
 		if (s->proto == 3)
 			s->cmd_counter = s->counter++;
@@ -301,8 +310,9 @@ gp_scp_card_unwrap(struct gp_scp *s, const uint8_t *wire, size_t n,
 		r = gp_scp03_card_unwrap(s, &a, w);
 	else
 		r = gp_scp02_card_unwrap(s, &a, w);
-	/* A card closes the channel on a bad MAC (GP 2.3.1 10.6). */
-	if (r == GP_ERR_AUTH || r == GP_ERR_FORMAT)
+	/* A card closes the channel on any secure messaging error (GP
+	 * 2.3.1 10.6); only a short output buffer is the caller's fault. */
+	if (r != 0 && r != GP_ERR_SPACE && r != GP_ERR_NOMEM)
 		s->state = GP_SCP_BROKEN;
 	return r;
 }

@@ -271,8 +271,10 @@ gp_scp02_card_unwrap(struct gp_scp *s, const struct gp_apdu *a,
 			return GP_ERR_FORMAT;
 		if ((r = gp_des3_cbc_dec(&s->k.d.enc, zero, d, dn, d)) != 0)
 			return r;
-		if ((un = gp_unpad80(d, dn)) < 0)
-			return GP_ERR_FORMAT;
+		/* SCP02 MACs the plaintext, so padding is checked before
+		 * the MAC: report both the same way (no padding oracle). */
+		if ((un = gp_unpad80(d, dn)) < 0 || dn - (size_t)un > 8)
+			return GP_ERR_AUTH;
 		pn = (size_t)un;
 	}
 	if ((r = scp02_cmac(s, a, d, pn, mac)) != 0)
