@@ -101,7 +101,9 @@ gp_apdu_encode(const struct gp_apdu *a, struct gp_wr *w)
 	if (a->lc > GP_APDU_EXT_MAX || a->ne > 65536 ||
 	    (a->lc > 0 && a->data == NULL))
 		return GP_ERR_INVAL;
-	if ((rc = gp_wr_reserve(w, 4 + 3 + a->lc + 3)) != 0)
+	/* Reserve exactly, so an APDU fits a buffer of its own size. */
+	if ((rc = gp_wr_reserve(w, 4 + (a->lc ? (ext ? 3 : 1) + a->lc : 0) +
+	    (a->ne ? (ext ? (a->lc ? 2 : 3) : 1) : 0))) != 0)
 		return rc;
 	if ((rc = gp_wr_put(w, hdr, 4)) != 0)
 		return rc;
