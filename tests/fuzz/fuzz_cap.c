@@ -9,14 +9,16 @@
  *         the fuzzer then mutates component structure directly.
  * Seeds: 00 || a CAP file, 01 || its components concatenated.
  *
- * The ZIP writer is the demo generator's (tools/tsmctl/capgen.c), compiled
- * in because the fuzz targets link only libgp.
+ * The ZIP writer is the demo generator's (tools/capgen).
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../tools/tsmctl/capgen.c"
+#include "gp/buf.h"
+#include "gp/cap.h"
+#include "gp/err.h"
+#include "capgen.h"
 
 #define NENT	32
 

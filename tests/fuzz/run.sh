@@ -31,7 +31,12 @@ for h in "${harnesses[@]}"; do
 	[ -x "$bin" ] || { echo "missing harness $bin"; exit 1; }
 	corpus="$bdir/corpus/$h"
 	case "$h" in
-	fuzz_cap) mkdir -p "$corpus"; cp "$vec"/cap/*.cap "$corpus"/ 2>/dev/null || true ;;
+	fuzz_cap)	# mode byte 00: the rest is a whole CAP file
+		mkdir -p "$corpus"
+		for f in "$vec"/cap/*.cap; do
+			[ -f "$f" ] || continue
+			{ printf '\000'; cat "$f"; } > "$corpus/$(basename "$f")"
+		done ;;
 	fuzz_scp_card) seed "$corpus" 'step\.[0-9]+\.wire|expect\.ext_auth|expect\.init_update' ;;
 	fuzz_rapdu) seed "$corpus" 'step\.[0-9]+\.rsp\.wire|input' ;;
 	fuzz_script) seed "$corpus" 'step\.[0-9]+\.plain|input' ;;

@@ -17,7 +17,10 @@
 #include <cmocka.h>
 #include <zip.h>
 
-#include "../../../tools/tsmctl/capgen.c"
+#include "gp/buf.h"
+#include "gp/cap.h"
+#include "gp/err.h"
+#include "capgen.h"
 
 #define ZMAX	1100
 
