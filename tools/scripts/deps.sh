@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages the build and the tests need. Idempotent:
-# does nothing when everything is present. Works as root; uses sudo only
-# when not root.
+# Installs the Debian 12 packages the build and the tests need, listed one
+# per line in tools/scripts/deps.d/*.list (one list per component).
+# Idempotent: does nothing when everything is present. Works as root; uses
+# sudo only when not root.
 set -euo pipefail
 
-PKGS=(build-essential cmake ninja-build pkg-config
-      libssl-dev libzip-dev libcmocka-dev
-      clang libclang-rt-14-dev)
+here=$(cd "$(dirname "$0")" && pwd)
+mapfile -t PKGS < <(cat "$here"/deps.d/*.list | sed 's/#.*//' | tr -s ' \t' '\n' |
+    grep -v '^$' | sort -u)
 
 missing=()
 for p in "${PKGS[@]}"; do
