@@ -14,6 +14,14 @@ static const struct tsmctl_cmd cmds[] = {
 	    tsmctl_cap },
 	{ "demo", "demo [CAP]             SCP03 host/card session over memory",
 	    tsmctl_demo },
+	{ "keys", "keys ...               key ceremony (through tsm-keyd)",
+	    tsmctl_keys },
+	{ "db", "db migrate|status      store schema", tsmctl_db },
+	{ "inventory", "inventory import|list|show|transition  card inventory",
+	    tsmctl_inventory },
+	{ "card", "card history CARD      a card's state history", tsmctl_card },
+	{ "audit", "audit verify           walk the audit hash chain",
+	    tsmctl_audit },
 };
 
 static void

@@ -10,5 +10,10 @@ struct tsmctl_cmd {
 int	tsmctl_vectors(int, char **);	/* vectors.c */
 int	tsmctl_cap(int, char **);	/* cap.c */
 int	tsmctl_demo(int, char **);	/* demo.c */
+int	tsmctl_keys(int, char **);	/* cmd_keys.c */
+int	tsmctl_db(int, char **);	/* cmd_store.c */
+int	tsmctl_inventory(int, char **);	/* cmd_store.c */
+int	tsmctl_card(int, char **);	/* cmd_store.c */
+int	tsmctl_audit(int, char **);	/* cmd_store.c */
 
 #endif
