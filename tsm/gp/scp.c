@@ -88,12 +88,11 @@ int
 gp_scp_host_auth(struct gp_scp *s, const struct gp_keyset *ks,
     const uint8_t *rsp, size_t n)
 {
+	uint8_t asked = s->kvn;
 	int r;
 
 	if (s->role != GP_SCP_HOST || s->state != GP_SCP_INIT)
 		return GP_ERR_STATE;
-	uint8_t asked = s->kvn;
-
 	if (s->proto == 3)
 		r = gp_scp03_host_auth(s, ks, rsp, n);
 	else
