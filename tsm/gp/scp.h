@@ -35,6 +35,7 @@
 
 /* SCP02 i bits used here. */
 #define GP_SCP02_I_ICV_ENC	0x10
+#define GP_SCP02_I_PRAND	0x40	/* well-known pseudo-random challenge */
 /* SCP03 i bits. */
 #define GP_SCP03_I_PRAND	0x10
 #define GP_SCP03_I_RMAC		0x20
@@ -132,8 +133,9 @@ struct gp_scp_card_cfg {
 	uint8_t		 s;
 	uint8_t		 kdd[GP_KDD_LEN];
 	uint32_t	 seq;		/* sequence counter of the key set */
-	/* Card challenge: given, or pseudo-random (SCP03 i bit 10) from
-	 * the counter and sd_aid when card_challenge is NULL. */
+	/* Card challenge: given, or pseudo-random (SCP03 i bit 10, SCP02
+	 * i bit 40) from the counter and sd_aid when card_challenge is
+	 * NULL, or random otherwise. */
 	const uint8_t	*card_challenge;
 	const uint8_t	*sd_aid;
 	size_t		 sd_aid_len;
@@ -148,6 +150,13 @@ int	gp_scp_card_unwrap(struct gp_scp *, const uint8_t *wire, size_t n,
 int	gp_scp_card_wrap(struct gp_scp *, const uint8_t *data, size_t n,
 	    uint16_t sw, struct gp_wr *wire);
 
+/*
+ * Predicts an SCP02 pseudo-random card challenge (i bit 40): the first 6
+ * bytes of the C-MAC, with the C-MAC session key of sequence counter seq
+ * and a zero ICV, over the selected application's AID.
+ */
+int	gp_scp02_card_challenge(const uint8_t kmac[16], uint16_t seq,
+	    const uint8_t *aid, size_t aidlen, uint8_t out[6]);
 /* Predicts an SCP03 pseudo-random card challenge (s bytes). */
 int	gp_scp03_card_challenge(const uint8_t *kenc, size_t klen, uint8_t s,
 	    uint32_t seq, const uint8_t *sd_aid, size_t aidlen, uint8_t *out);

@@ -235,16 +235,22 @@ int
 gp_scp02_card_keys(struct gp_scp *s, const struct gp_scp_card_cfg *cfg,
     const struct gp_keyset *ks)
 {
+	uint8_t zero[8] = { 0 }, m[8];
 	int r;
 
 	s->seq[0] = (uint8_t)(cfg->seq >> 8);
 	s->seq[1] = (uint8_t)cfg->seq;
-	if (cfg->card_challenge != NULL)
-		memcpy(s->card_challenge, cfg->card_challenge, 6);
-	else if (RAND_bytes(s->card_challenge, 6) != 1)
-		return GP_ERR_CRYPTO;
 	if ((r = scp02_session_keys(s, ks)) != 0)
 		return r;
+	if (cfg->card_challenge != NULL)
+		memcpy(s->card_challenge, cfg->card_challenge, 6);
+	else if ((s->i & GP_SCP02_I_PRAND) && cfg->sd_aid != NULL) {
+		if ((r = gp_retail_mac(&s->k.d.mac, zero, cfg->sd_aid,
+		    cfg->sd_aid_len, NULL, 0, m)) != 0)
+			return r;
+		memcpy(s->card_challenge, m, 6);
+	} else if (RAND_bytes(s->card_challenge, 6) != 1)
+		return GP_ERR_CRYPTO;
 	return scp02_cryptograms(s);
 }
 
@@ -307,4 +313,26 @@ gp_scp02_card_wrap(struct gp_scp *s, const uint8_t *data, size_t n,
 	gp_wr_put(w, data, n);
 	gp_wr_put(w, mac, 8);
 	return gp_wr_u16(w, sw);
+}
+
+int
+gp_scp02_card_challenge(const uint8_t kmac[16], uint16_t seq,
+    const uint8_t *aid, size_t aidlen, uint8_t out[6])
+{
+	uint8_t sq[2] = { (uint8_t)(seq >> 8), (uint8_t)seq }, smac[16];
+	uint8_t zero[8] = { 0 }, m[8];
+	struct gp_des3 d;
+	int r;
+
+	if (aidlen > 16)
+		return GP_ERR_INVAL;
+	if ((r = gp_kdf_scp02(kmac, GP_SCP02_C_MAC, sq, smac)) != 0)
+		return r;
+	if ((r = gp_des3_init(&d, smac)) == 0) {
+		if ((r = gp_retail_mac(&d, zero, aid, aidlen, NULL, 0, m)) == 0)
+			memcpy(out, m, 6);
+		gp_des3_free(&d);
+	}
+	gp_wipe(smac, sizeof(smac));
+	return r;
 }

@@ -1793,6 +1793,47 @@ test_unparsable_breaks(void **state)
 	}
 }
 
+/*
+ * SCP02 i = 55: with no challenge given, the card derives it from the SD
+ * AID (pseudo-random) and the host predicts it; i = 15 stays random. The
+ * expected MAC is recomputed here from the C-MAC session key with the
+ * primitives (retail MAC, zero ICV, over pad80(AID)).
+ */
+static void
+test_scp02_prand(void **state)
+{
+	static const uint8_t aid[8] = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00,
+	    0x00, 0x00 };
+	uint8_t cmd[64], rsp[64], want[6], smac[16], m[8], zero[8] = { 0 };
+	uint8_t sq[2];
+	struct gp_des3 d;
+	struct gp_wr w, rw;
+	struct pair p;
+
+	(void)state;
+	pair_init(&p, &variants[1], 1);	/* SCP02 i = 55 */
+	assert_int_equal(p.v->i, 0x55);
+	p.cfg.sd_aid = aid;
+	p.cfg.sd_aid_len = sizeof(aid);
+	gp_wr_init(&w, cmd, sizeof(cmd));
+	EQ(gp_scp_host_init(&p.host, 2, 0x55, 8, p.ks.kvn, p.hc, &w), 0);
+	gp_wr_init(&rw, rsp, sizeof(rsp));
+	EQ(gp_scp_card_init_update(&p.card, &p.cfg, &p.ks, cmd, w.len, &rw),
+	    0);
+	EQ(gp_scp02_card_challenge(p.ks.mac, (uint16_t)p.cfg.seq, aid,
+	    sizeof(aid), want), 0);
+	MEQ(rsp + 14, want, 6);
+	sq[0] = (uint8_t)(p.cfg.seq >> 8);
+	sq[1] = (uint8_t)p.cfg.seq;
+	EQ(gp_kdf_scp02(p.ks.mac, 0x0101, sq, smac), 0);
+	EQ(gp_des3_init(&d, smac), 0);
+	EQ(gp_retail_mac(&d, zero, aid, sizeof(aid), NULL, 0, m), 0);
+	gp_des3_free(&d);
+	MEQ(want, m, 6);
+	EQ(gp_scp_host_auth(&p.host, &p.ks, rsp, rw.len - 2), 0);
+	pair_free(&p);
+}
+
 int
 main(void)
 {
@@ -1816,6 +1857,7 @@ main(void)
 		cmocka_unit_test(test_kat_scp02),
 		cmocka_unit_test(test_from_session_keys),
 		cmocka_unit_test(test_kvn),
+		cmocka_unit_test(test_scp02_prand),
 		cmocka_unit_test(test_unparsable_breaks),
 	};
 
