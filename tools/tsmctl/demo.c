@@ -152,9 +152,12 @@ open_channel(struct demo *d, const struct gp_keyset *ks)
 	    GP_SL_RMAC | GP_SL_RENC, &w)) != 0)
 		return rc;
 	d->raw = 1;	/* EXTERNAL AUTHENTICATE carries its own MAC */
-	rc = step(d, "EXTERNAL AUTHENTICATE (level 33)", &w);
+	rc = xmit(d, "EXTERNAL AUTHENTICATE (level 33)", w.p, w.len, &sw);
 	d->raw = 0;
-	return rc;
+	if (rc != 0)
+		return rc;
+	/* Anything but 9000 (6300: host cryptogram refused) ends it. */
+	return gp_scp_host_confirm(&d->scp, sw);
 }
 
 static int

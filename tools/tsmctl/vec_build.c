@@ -120,8 +120,10 @@ vec_check_keyenc_scp03(struct vec *v)
 	int r;
 
 	if (vec_hex(v, "key", key, sizeof(key), &kn) ||
-	    vec_hex(v, "dek", dek, sizeof(dek), &dn))
-		return VEC_FAIL;
+	    vec_hex(v, "dek", dek, sizeof(dek), &dn)) {
+		r = VEC_FAIL;
+		goto out;
+	}
 	if (gp_aes_init(&a, dek, dn) != 0) {
 		r = vec_fail(v, "bad DEK length %zu", dn);
 		goto out;

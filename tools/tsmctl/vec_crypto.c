@@ -34,18 +34,25 @@ vec_check_kdf_scp03(struct vec *v)
 
 	if (vec_hex(v, "key", key, sizeof(key), &kn) ||
 	    vec_hex(v, "constant", &c, 1, &cn) || cn != 1 ||
-	    vec_hex(v, "context", ctx, sizeof(ctx), &ctxn))
-		return v->why[0] ? VEC_FAIL : vec_fail(v, "bad constant");
-	if ((bits = vec_int(v, "bits", -1)) <= 0 || bits % 8 || bits > 512)
-		return vec_fail(v, "bad bits");
-	if (gp_aes_init(&a, key, kn) != 0)
-		return vec_fail(v, "bad AES key length %zu", kn);
+	    vec_hex(v, "context", ctx, sizeof(ctx), &ctxn)) {
+		r = v->why[0] ? VEC_FAIL : vec_fail(v, "bad constant");
+		goto out;
+	}
+	if ((bits = vec_int(v, "bits", -1)) <= 0 || bits % 8 || bits > 512) {
+		r = vec_fail(v, "bad bits");
+		goto out;
+	}
+	if (gp_aes_init(&a, key, kn) != 0) {
+		r = vec_fail(v, "bad AES key length %zu", kn);
+		goto out;
+	}
 	r = gp_kdf_scp03(&a, c, ctx, ctxn, (size_t)bits, out);
 	gp_aes_free(&a);
 	if (r != 0)
-		return vec_fail(v, "kdf failed: %d", r);
-	if ((r = vec_expect(v, "expect", out, (size_t)bits / 8)) == VEC_PASS)
+		r = vec_fail(v, "kdf failed: %d", r);
+	else if ((r = vec_expect(v, "expect", out, (size_t)bits / 8)) == 0)
 		r = expect_kcv(v, "expect.kcv", out, (size_t)bits / 8, 1);
+out:
 	gp_wipe(out, sizeof(out));
 	gp_wipe(key, sizeof(key));
 	return r;

@@ -395,24 +395,31 @@ wrap_open(struct vec *v, struct gp_scp *s, int proto, int role)
 	uint8_t i = 0x15;
 	int r;
 
+	if (proto == 3)
+		i = 0x70;	/* the kind has no i: allow every level */
+	r = VEC_FAIL;
 	if (vec_hex(v, "session.enc", enc, 32, &kn) ||
-	    vec_hex(v, "session.mac", mac, 32, &mn) || hex1(v, "level", &level))
-		return VEC_FAIL;
-	if (vec_has(v, "session.rmac") &&
-	    vec_hex(v, "session.rmac", rmac, 32, &rn))
-		return VEC_FAIL;
+	    vec_hex(v, "session.mac", mac, 32, &mn) || hex1(v, "level", &level) ||
+	    (vec_has(v, "session.rmac") &&
+	    vec_hex(v, "session.rmac", rmac, 32, &rn)) ||
+	    (proto == 2 && vec_has(v, "i") && hex1(v, "i", &i)))
+		goto out;
 	if (rn == 0)
 		memcpy(rmac, mac, mn);	/* unused without R-MAC */
-	if (proto == 2 && vec_has(v, "i") && hex1(v, "i", &i))
-		return VEC_FAIL;
-	if (kn != mn || (rn && rn != kn) || sz < 0 || ctr < 0)
-		return vec_fail(v, "bad key lengths, s or counter");
+	if (kn != mn || (rn && rn != kn) || (sz != 8 && sz != 16) ||
+	    ctr < 0 || ctr > 0xFFFFFF) {
+		r = vec_fail(v, "bad key lengths, s or counter");
+		goto out;
+	}
 	if ((r = gp_scp_from_session_keys(s, proto, role, i, (uint8_t)sz,
 	    level, enc, mac, rmac, kn)) != 0)
-		return vec_fail(v, "open: %s", gp_strerror(r));
+		r = vec_fail(v, "open: %s", gp_strerror(r));
+out:
 	gp_wipe(enc, 32);
 	gp_wipe(mac, 32);
 	gp_wipe(rmac, 32);
+	if (r != 0)
+		return r;
 	if (proto == 3) {
 		memset(chain, 0, 16);
 		cn = 16;

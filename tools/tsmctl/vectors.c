@@ -298,6 +298,12 @@ vec_file(const char *path, struct vec_totals *t)
 	}
 	while (fgets(line, VEC_LINE_MAX, f) != NULL) {
 		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			fprintf(stderr, "%s:%d: line too long\n", path, lineno);
+			t->fail++;
+			rc = -1;
+			break;
+		}
 		chomp(line);
 		if (line[0] == '#' || line[0] == '\0')
 			continue;
@@ -329,16 +335,24 @@ cmpstr(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Walks dir in name order; runs every *.vec file. */
+#define VEC_DEPTH_MAX	16
+
+/* Walks dir in name order; runs every *.vec file. Symlinked directories
+ * are not followed (no loops); depth is capped. */
 static int
-vec_walk(const char *dir, struct vec_totals *t)
+vec_walk(const char *dir, struct vec_totals *t, int depth)
 {
 	struct dirent *de;
 	struct stat st;
 	char **names = NULL, path[4096];
 	size_t n = 0, i, len;
+	int rc = 0;
 	DIR *d;
 
+	if (depth > VEC_DEPTH_MAX) {
+		fprintf(stderr, "%s: directories nested too deep\n", dir);
+		return -1;
+	}
 	if ((d = opendir(dir)) == NULL) {
 		fprintf(stderr, "%s: %s\n", dir, strerror(errno));
 		return -1;
@@ -358,14 +372,17 @@ vec_walk(const char *dir, struct vec_totals *t)
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		len = strlen(names[i]);
-		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-			vec_walk(path, t);
-		else if (len > 4 && strcmp(names[i] + len - 4, ".vec") == 0)
-			vec_file(path, t);
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (vec_walk(path, t, depth + 1) != 0)
+				rc = -1;
+		} else if (len > 4 && strcmp(names[i] + len - 4, ".vec") == 0) {
+			if (vec_file(path, t) != 0)
+				rc = -1;
+		}
 		free(names[i]);
 	}
 	free(names);
-	return 0;
+	return rc;
 }
 
 int
@@ -384,7 +401,7 @@ tsmctl_vectors(int argc, char **argv)
 			continue;
 		}
 		ndirs++;
-		if (vec_walk(argv[i], &t) != 0)
+		if (vec_walk(argv[i], &t, 0) != 0)
 			bad = 1;
 	}
 	if (ndirs == 0) {

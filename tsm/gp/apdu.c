@@ -61,12 +61,13 @@ parse_extended(const uint8_t *b, size_t n, struct gp_apdu *a)
 int
 gp_apdu_parse(const uint8_t *p, size_t n, struct gp_apdu *a)
 {
-	const uint8_t *b = p + 4;
+	const uint8_t *b;
 	size_t bn;
 
 	memset(a, 0, sizeof(*a));
 	if (p == NULL || n < 4)
 		return GP_ERR_TRUNC;
+	b = p + 4;
 	a->cla = p[0];
 	a->ins = p[1];
 	a->p1 = p[2];
@@ -195,9 +196,13 @@ gp_sw_next(uint16_t sw, size_t *ne)
 int
 gp_sw_ok(uint16_t sw)
 {
-	uint8_t hi = sw >> 8;
+	return sw == 0x9000 || (sw >> 8) == 0x61;
+}
 
-	return sw == 0x9000 || hi == 0x61 || hi == 0x62 || hi == 0x63;
+int
+gp_sw_warning(uint16_t sw)
+{
+	return (sw >> 8) == 0x62 || (sw >> 8) == 0x63;
 }
 
 int

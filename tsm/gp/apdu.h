@@ -61,7 +61,10 @@ enum gp_sw_next {
 };
 
 enum gp_sw_next gp_sw_next(uint16_t sw, size_t *ne);
-int	gp_sw_ok(uint16_t sw);	/* 9000, 61xx or a 62xx/63xx warning */
+/* 9000 or 61xx. Not 63xx: 6300 is how a card refuses a cryptogram. */
+int	gp_sw_ok(uint16_t sw);
+/* 62xx / 63xx: a warning, the command may or may not have been done. */
+int	gp_sw_warning(uint16_t sw);
 int	gp_apdu_get_response(size_t ne, struct gp_wr *);
 
 #endif

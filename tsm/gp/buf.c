@@ -179,13 +179,21 @@ gp_wr_reserve(struct gp_wr *w, size_t n)
 int
 gp_wr_put(struct gp_wr *w, const void *p, size_t n)
 {
-	int rc;
+	const uint8_t *src = p;
+	size_t off = 0;
+	int rc, inside;
 
 	if (n == 0)
 		return 0;
+	/* A source inside w's own block survives the block moving. */
+	inside = w->p != NULL && src >= w->p && src < w->p + w->cap;
+	if (inside)
+		off = (size_t)(src - w->p);
 	if ((rc = gp_wr_reserve(w, n)) != 0)
 		return rc;
-	memcpy(w->p + w->len, p, n);
+	if (inside)
+		src = w->p + off;
+	memmove(w->p + w->len, src, n);
 	w->len += n;
 	return 0;
 }
@@ -222,6 +230,10 @@ gp_wr_steal(struct gp_wr *w, size_t *len)
 {
 	uint8_t *p = w->p;
 
+	if (!w->dyn) {
+		*len = 0;
+		return NULL;	/* caller memory is not the caller's to free */
+	}
 	*len = w->len;
 	w->p = NULL;
 	w->len = w->cap = 0;

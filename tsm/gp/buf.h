@@ -51,7 +51,8 @@ int	gp_wr_u8(struct gp_wr *, uint8_t);
 int	gp_wr_u16(struct gp_wr *, uint16_t);
 int	gp_wr_put(struct gp_wr *, const void *, size_t);
 int	gp_wr_lv(struct gp_wr *, const void *, size_t);	/* len <= 255 */
-/* Hands the dynamic storage to the caller (who frees it); w becomes empty. */
+/* Hands the dynamic storage to the caller (who frees it); w becomes empty.
+ * NULL for a fixed writer. gp_wr_put may copy from inside w itself. */
 uint8_t *gp_wr_steal(struct gp_wr *, size_t *len);
 
 /* Wipes memory in a way the compiler may not elide. */

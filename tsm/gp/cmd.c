@@ -367,7 +367,9 @@ gp_dgi_put_des3(struct gp_wr *w, uint16_t tag, struct gp_des3 *dek,
 	size_t pn = 0;
 	int r;
 
-	if (n > GP_DGI_MAX - GP_DES_BLOCK || (n > 0 && v == NULL))
+	if (n > 0 && v == NULL)
+		return GP_ERR_INVAL;
+	if (n > GP_DGI_MAX - GP_DES_BLOCK)
 		return GP_ERR_TOOLARGE;
 	if ((p = dgi_plain(v, n, GP_DES_BLOCK, &pn)) == NULL)
 		return GP_ERR_NOMEM;
@@ -387,7 +389,9 @@ gp_dgi_put_aes(struct gp_wr *w, uint16_t tag, struct gp_aes *dek,
 	size_t pn = 0;
 	int r;
 
-	if (n > GP_DGI_MAX - GP_AES_BLOCK || (n > 0 && v == NULL))
+	if (n > 0 && v == NULL)
+		return GP_ERR_INVAL;
+	if (n > GP_DGI_MAX - GP_AES_BLOCK)
 		return GP_ERR_TOOLARGE;
 	if ((p = dgi_plain(v, n, GP_AES_BLOCK, &pn)) == NULL)
 		return GP_ERR_NOMEM;

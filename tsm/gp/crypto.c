@@ -294,8 +294,8 @@ gp_pad80(const uint8_t *in, size_t n, size_t blk, uint8_t *out, size_t cap)
 {
 	size_t pn;
 
-	if (blk == 0)
-		return 0;
+	if (blk == 0 || n >= cap)
+		return 0;	/* n >= cap also keeps pn from wrapping */
 	pn = (n / blk + 1) * blk;
 	if (pn > cap)
 		return 0;

@@ -118,6 +118,8 @@ gp_diversify(enum gp_div_method m, const uint8_t *master, size_t mlen,
 		return GP_ERR_INVAL;
 	switch (m) {
 	case GP_DIV_NONE:
+		if (mlen == 0 || mlen > GP_KEY_MAX)
+			return GP_ERR_INVAL;
 		memcpy(out, master, mlen);
 		return 0;
 	case GP_DIV_EMV:

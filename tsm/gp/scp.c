@@ -46,6 +46,18 @@ gp_scp_free(struct gp_scp *s)
 	gp_wipe(s, sizeof(*s));
 }
 
+/* Ends a session after a failure: nothing of its keys survives. */
+static void
+scp_break(struct gp_scp *s)
+{
+	int proto = s->proto, role = s->role;
+
+	gp_scp_free(s);
+	s->proto = proto;
+	s->role = role;
+	s->state = GP_SCP_BROKEN;
+}
+
 static int
 scp_setup(struct gp_scp *s, int proto, int role, uint8_t i, uint8_t sz)
 {
@@ -101,7 +113,10 @@ gp_scp_host_auth(struct gp_scp *s, const struct gp_keyset *ks,
 	if (r == 0 && asked != 0 && s->kvn != asked)
 		r = GP_ERR_FORMAT;
 	/* A wrong card cryptogram ends the session: no EXTERNAL AUTH. */
-	s->state = r == 0 ? GP_SCP_KEYS : GP_SCP_BROKEN;
+	if (r != 0)
+		scp_break(s);
+	else
+		s->state = GP_SCP_KEYS;
 	return r;
 }
 
@@ -110,9 +125,18 @@ level_valid(const struct gp_scp *s, uint8_t level)
 {
 	if (level & ~(GP_SL_CMAC | GP_SL_CDEC | GP_SL_RMAC | GP_SL_RENC))
 		return 0;
-	if ((level & GP_SL_CDEC) && !(level & GP_SL_CMAC))
+	/* Without C-MAC the chaining value never moves, and R-MACs made
+	 * from it could be replayed: R-MAC needs C-MAC (levels 00, 01, 03,
+	 * 11, 13, 33). */
+	if ((level & (GP_SL_CDEC | GP_SL_RMAC)) && !(level & GP_SL_CMAC))
 		return 0;
 	if ((level & GP_SL_RENC) && (s->proto == 2 || !(level & GP_SL_RMAC)))
+		return 0;
+	/* SCP03: only what the card's i advertises. */
+	if (s->proto == 3 && (level & GP_SL_RMAC) &&
+	    !(s->i & (GP_SCP03_I_RMAC | GP_SCP03_I_RENC)))
+		return 0;
+	if (s->proto == 3 && (level & GP_SL_RENC) && !(s->i & GP_SCP03_I_RENC))
 		return 0;
 	return 1;
 }
@@ -167,6 +191,9 @@ gp_scp_wrap(struct gp_scp *s, const uint8_t *plain, size_t n,
 		return r;
 	if (a.cla & GP_CLA_SM)
 		return GP_ERR_INVAL;	/* already wrapped */
+	if (a.cla & 0x40)
+		return GP_ERR_UNSUPPORTED; /* channels 4..19 move the SM bit */
+	s->fresh = 0;
 	if (!(s->level & GP_SL_CMAC)) {
 		if (s->proto == 3)
 			s->cmd_counter = s->counter++;
@@ -185,14 +212,18 @@ gp_scp_unwrap(struct gp_scp *s, const uint8_t *wire, size_t n,
 
 	if (s->role != GP_SCP_HOST || s->state != GP_SCP_OPEN)
 		return GP_ERR_STATE;
-	if (n < 2)
+	if (n < 2) {
+		scp_break(s);
 		return GP_ERR_TRUNC;
+	}
 	if (s->proto == 3)
 		r = gp_scp03_unwrap(s, wire, n, w);
 	else
 		r = gp_scp02_unwrap(s, wire, n, w);
-	if (r == GP_ERR_AUTH)
-		s->state = GP_SCP_BROKEN;
+	if (r != 0 && r != GP_ERR_SPACE && r != GP_ERR_NOMEM)
+		scp_break(s);
+	else if (r == 0)
+		s->fresh = 0;
 	return r;
 }
 
@@ -231,16 +262,17 @@ gp_scp_card_init_update(struct gp_scp *s, const struct gp_scp_card_cfg *cfg,
 	struct gp_apdu a;
 	int r;
 
+	/* Everything is checked before a running session is replaced. */
 	if ((r = gp_apdu_parse(cmd, n, &a)) != 0)
 		return r;
-	if (a.ins != 0x50 || (a.cla & ~0x03) != 0x80 || a.p2 != 0)
-		return GP_ERR_FORMAT;
-	if ((r = scp_setup(s, cfg->proto, GP_SCP_CARD, cfg->i, cfg->s)) != 0)
-		return r;
-	if (a.lc != cfg->s)
+	if (a.ins != 0x50 || (a.cla & ~0x03) != 0x80 || a.p2 != 0 ||
+	    a.lc != cfg->s)
 		return GP_ERR_FORMAT;
 	if (a.p1 != 0 && a.p1 != ks->kvn)
 		return GP_ERR_NOTFOUND;	/* 6A88: no such key version */
+	if ((r = scp_setup(s, cfg->proto, GP_SCP_CARD, cfg->i, cfg->s)) != 0)
+		return r;
+	s->channel = a.cla & 0x03;
 	memcpy(s->host_challenge, a.data, a.lc);
 	memcpy(s->kdd, cfg->kdd, GP_KDD_LEN);
 	s->kvn = ks->kvn;
@@ -248,31 +280,30 @@ gp_scp_card_init_update(struct gp_scp *s, const struct gp_scp_card_cfg *cfg,
 		r = gp_scp03_card_keys(s, cfg, ks);
 	else
 		r = gp_scp02_card_keys(s, cfg, ks);
-	if (r != 0)
+	if (r != 0) {
+		scp_break(s);
 		return r;
+	}
 	s->state = GP_SCP_KEYS;
 	return scp_card_iu_rsp(s, w);
 }
 
-/* Card: checks EXTERNAL AUTHENTICATE; any mismatch breaks the session. */
-int
-gp_scp_card_ext_auth(struct gp_scp *s, const uint8_t *cmd, size_t n)
+static int
+card_ext_auth_check(struct gp_scp *s, const uint8_t *cmd, size_t n)
 {
 	uint8_t hdr[5], mac[16];
 	struct gp_apdu a;
 	int r;
 
-	if (s->role != GP_SCP_CARD || s->state != GP_SCP_KEYS)
-		return GP_ERR_STATE;
-	s->state = GP_SCP_BROKEN;
 	if ((r = gp_apdu_parse(cmd, n, &a)) != 0)
 		return r;
-	if (a.cla != 0x84 || a.ins != 0x82 || a.p2 != 0 || a.ext ||
-	    a.lc != 2u * s->s)
+	if (a.cla != (0x84 | s->channel) || a.ins != 0x82 || a.p2 != 0 ||
+	    a.ext || a.lc != 2u * s->s)
 		return GP_ERR_FORMAT;
 	if (!level_valid(s, a.p1))
 		return GP_ERR_INVAL;
 	ext_auth_header(s, a.p1, hdr);
+	hdr[0] = a.cla;
 	if (s->proto == 3)
 		r = gp_scp03_ext_auth_mac(s, hdr, mac);
 	else
@@ -287,6 +318,21 @@ gp_scp_card_ext_auth(struct gp_scp *s, const uint8_t *cmd, size_t n)
 	return 0;
 }
 
+/* Card: checks EXTERNAL AUTHENTICATE; any mismatch breaks the session. */
+int
+gp_scp_card_ext_auth(struct gp_scp *s, const uint8_t *cmd, size_t n)
+{
+	int r;
+
+	if (s->role != GP_SCP_CARD || s->state != GP_SCP_KEYS)
+		return GP_ERR_STATE;
+	if ((r = card_ext_auth_check(s, cmd, n)) != 0) {
+		scp_break(s);
+		return r;
+	}
+	return 0;
+}
+
 int
 gp_scp_card_unwrap(struct gp_scp *s, const uint8_t *wire, size_t n,
     struct gp_wr *w)
@@ -297,9 +343,14 @@ gp_scp_card_unwrap(struct gp_scp *s, const uint8_t *wire, size_t n,
 	if (s->role != GP_SCP_CARD || s->state != GP_SCP_OPEN)
 		return GP_ERR_STATE;
 	if ((r = gp_apdu_parse(wire, n, &a)) != 0) {
-		s->state = GP_SCP_BROKEN;
+		scp_break(s);
 		return r;
 	}
+	if (a.cla & 0x40) {
+		scp_break(s);	/* logical channels 4..19: not supported */
+		return GP_ERR_UNSUPPORTED;
+	}
+	s->fresh = 0;
 	if (!(s->level & GP_SL_CMAC)) {
 		if (s->proto == 3)
 			s->cmd_counter = s->counter++;
@@ -310,9 +361,10 @@ gp_scp_card_unwrap(struct gp_scp *s, const uint8_t *wire, size_t n,
 	else
 		r = gp_scp02_card_unwrap(s, &a, w);
 	/* A card closes the channel on any secure messaging error (GP
-	 * 2.3.1 10.6); only a short output buffer is the caller's fault. */
+	 * 2.3.1 10.6); only a short output buffer is the caller's fault,
+	 * and the unwrappers check space before they touch the state. */
 	if (r != 0 && r != GP_ERR_SPACE && r != GP_ERR_NOMEM)
-		s->state = GP_SCP_BROKEN;
+		scp_break(s);
 	return r;
 }
 
@@ -330,7 +382,8 @@ gp_scp_card_wrap(struct gp_scp *s, const uint8_t *data, size_t n,
 int
 gp_scp_session_keys(const struct gp_scp *s, struct gp_scp_keys *k)
 {
-	if (!s->have_keys)
+	if (!s->have_keys ||
+	    (s->state != GP_SCP_KEYS && s->state != GP_SCP_OPEN))
 		return GP_ERR_STATE;
 	memset(k, 0, sizeof(*k));
 	memcpy(k->enc, s->skey[0], s->klen);
@@ -363,14 +416,20 @@ gp_scp_from_session_keys(struct gp_scp *s, int proto, int role, uint8_t i,
 	s->level = level;
 	s->counter = 1;
 	s->state = GP_SCP_OPEN;
+	s->fresh = 1;
 	return 0;
 }
 
-/* Sets the chaining state a wrap.* vector starts from. */
+/*
+ * Sets the chaining state a wrap.* vector starts from. Only on a session
+ * just opened from session keys: a running one must never be rewound.
+ */
 int
 gp_scp_set_wrap_state(struct gp_scp *s, const uint8_t *chain, size_t n,
     uint32_t counter)
 {
+	if (s->state != GP_SCP_OPEN || !s->fresh)
+		return GP_ERR_STATE;
 	if (s->proto == 3) {
 		if (n != 16)
 			return GP_ERR_INVAL;
@@ -419,7 +478,7 @@ gp_scp_put_le(struct gp_wr *w, size_t ne, size_t lc, int ext)
 }
 
 int
-gp_scp_put_plain(struct gp_wr *w, const struct gp_apdu *p)
+gp_scp_put_plain(struct gp_wr *w, const struct gp_apdu *p, size_t used)
 {
 	int ext = p->lc > 255 || p->ne > 256;
 	size_t hl = p->lc == 0 ? 4 : ext ? 7 : 5;
@@ -435,6 +494,9 @@ gp_scp_put_plain(struct gp_wr *w, const struct gp_apdu *p)
 		return r;
 	w->p[w->len - hl] = p->cla;	/* put_header set the SM bit */
 	w->len += p->lc;
+	/* What the slide left of the data beyond the end is wiped. */
+	if (7 + used > hl + p->lc)
+		gp_wipe(w->p + w->len, 7 + used - hl - p->lc);
 	return gp_scp_put_le(w, p->ne, p->lc, ext);
 }
 
@@ -442,4 +504,47 @@ int
 gp_scp_sw_has_rmac(uint16_t sw)
 {
 	return sw == 0x9000 || (sw >> 8) == 0x62 || (sw >> 8) == 0x63;
+}
+
+/*
+ * The card's answer to EXTERNAL AUTHENTICATE: anything but 9000 (6300 is
+ * a refused host cryptogram) ends the session the host opened early.
+ */
+int
+gp_scp_host_confirm(struct gp_scp *s, uint16_t sw)
+{
+	if (s->role != GP_SCP_HOST || s->state != GP_SCP_OPEN)
+		return GP_ERR_STATE;
+	if (sw != 0x9000) {
+		scp_break(s);
+		return GP_ERR_AUTH;
+	}
+	return 0;
+}
+
+/*
+ * Host role with session keys computed elsewhere (tsm-keyd): the response
+ * is parsed as gp_scp_host_auth does and the card cryptogram checked again
+ * here with the session keys, so a caller cannot skip that check.
+ */
+int
+gp_scp_host_auth_session(struct gp_scp *s, const struct gp_scp_keys *k,
+    const uint8_t *rsp, size_t n)
+{
+	uint8_t asked = s->kvn;
+	int r;
+
+	if (s->role != GP_SCP_HOST || s->state != GP_SCP_INIT)
+		return GP_ERR_STATE;
+	if (s->proto == 3)
+		r = gp_scp03_host_auth_keys(s, k, rsp, n);
+	else
+		r = gp_scp02_host_auth_keys(s, k, rsp, n);
+	if (r == 0 && asked != 0 && s->kvn != asked)
+		r = GP_ERR_FORMAT;
+	if (r != 0)
+		scp_break(s);
+	else
+		s->state = GP_SCP_KEYS;
+	return r;
 }

@@ -82,6 +82,8 @@ struct gp_scp {
 	uint8_t		chain[16];	/* SCP03 MAC chaining value */
 	uint8_t		icv[8];		/* SCP02 last C-MAC */
 	int		icv_raw;	/* SCP02: next ICV used unencrypted */
+	int		fresh;		/* opened from keys, nothing sent yet */
+	uint8_t		channel;	/* card: logical channel of the IU */
 	uint8_t		ricv[8];	/* SCP02 last R-MAC */
 	uint32_t	counter;	/* SCP03 encryption counter, next cmd */
 	uint32_t	cmd_counter;	/* counter of the last command */
@@ -121,6 +123,14 @@ int	gp_scp_host_init(struct gp_scp *, int proto, uint8_t i, uint8_t s,
 int	gp_scp_host_auth(struct gp_scp *, const struct gp_keyset *,
 	    const uint8_t *rsp, size_t rsplen);
 int	gp_scp_host_ext_auth(struct gp_scp *, uint8_t level, struct gp_wr *);
+/* The card's SW for EXTERNAL AUTHENTICATE: not 9000 ends the session. */
+int	gp_scp_host_confirm(struct gp_scp *, uint16_t sw);
+/*
+ * Instead of gp_scp_host_auth, when the session keys come from tsm-keyd:
+ * the card cryptogram is verified again with them (GP_ERR_AUTH).
+ */
+int	gp_scp_host_auth_session(struct gp_scp *, const struct gp_scp_keys *,
+	    const uint8_t *rsp, size_t rsplen);
 int	gp_scp_wrap(struct gp_scp *, const uint8_t *plain, size_t n,
 	    struct gp_wr *wire);
 int	gp_scp_unwrap(struct gp_scp *, const uint8_t *wire, size_t n,
@@ -160,9 +170,11 @@ int	gp_scp02_card_challenge(const uint8_t kmac[16], uint16_t seq,
 /* Predicts an SCP03 pseudo-random card challenge (s bytes). */
 int	gp_scp03_card_challenge(const uint8_t *kenc, size_t klen, uint8_t s,
 	    uint32_t seq, const uint8_t *sd_aid, size_t aidlen, uint8_t *out);
-/* Copies the session keys out (tests and vectors); wipe them after. */
+/* Copies the session keys out (tests and vectors) of a KEYS or OPEN
+ * session; wipe them after. */
 int	gp_scp_session_keys(const struct gp_scp *, struct gp_scp_keys *);
-/* SCP02: C-MAC of the command before the next one (the wrap.scp02 kind). */
+/* wrap.* vectors: the chaining value (SCP03: 16 bytes and the counter;
+ * SCP02: the previous C-MAC) of a session just opened from session keys. */
 int	gp_scp_set_wrap_state(struct gp_scp *, const uint8_t *chain,
 	    size_t chainlen, uint32_t counter);
 /* Opens a session directly from session keys (wrap.* vectors, tests). */

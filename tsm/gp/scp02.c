@@ -76,12 +76,12 @@ scp02_cryptograms(struct gp_scp *s)
 }
 
 /* KDD(10) KVN(1) 02 seq(2) card challenge(6) card cryptogram(8) */
-int
-gp_scp02_host_auth(struct gp_scp *s, const struct gp_keyset *ks,
-    const uint8_t *rsp, size_t n)
+static int
+scp02_parse_rsp(struct gp_scp *s, const uint8_t *rsp, size_t n,
+    uint8_t cc[8])
 {
 	struct gp_rd rd;
-	uint8_t id, cc[8];
+	uint8_t id;
 	int r;
 
 	gp_rd_init(&rd, rsp, n);
@@ -92,10 +92,39 @@ gp_scp02_host_auth(struct gp_scp *s, const struct gp_keyset *ks,
 	    (r = gp_rd_copy(&rd, s->card_challenge, 6)) != 0 ||
 	    (r = gp_rd_copy(&rd, cc, 8)) != 0)
 		return r;
-	if (id != 0x02 || gp_rd_left(&rd) != 0)
-		return GP_ERR_FORMAT;
-	if ((r = scp02_session_keys(s, ks)) != 0 ||
+	return (id != 0x02 || gp_rd_left(&rd) != 0) ? GP_ERR_FORMAT : 0;
+}
+
+int
+gp_scp02_host_auth(struct gp_scp *s, const struct gp_keyset *ks,
+    const uint8_t *rsp, size_t n)
+{
+	uint8_t cc[8];
+	int r;
+
+	if ((r = scp02_parse_rsp(s, rsp, n, cc)) != 0 ||
+	    (r = scp02_session_keys(s, ks)) != 0 ||
 	    (r = scp02_cryptograms(s)) != 0)
+		return r;
+	if (gp_ct_memcmp(cc, s->card_cryptogram, 8) != 0)
+		return GP_ERR_AUTH;
+	return 0;
+}
+
+int
+gp_scp02_host_auth_keys(struct gp_scp *s, const struct gp_scp_keys *k,
+    const uint8_t *rsp, size_t n)
+{
+	uint8_t cc[8];
+	int r;
+
+	if (k->len != 16)
+		return GP_ERR_INVAL;
+	if ((r = scp02_parse_rsp(s, rsp, n, cc)) != 0 ||
+	    (r = gp_scp02_set_keys(s, k->enc, k->mac, k->rmac)) != 0)
+		return r;
+	memcpy(s->dek, k->dek, 16);
+	if ((r = scp02_cryptograms(s)) != 0)
 		return r;
 	if (gp_ct_memcmp(cc, s->card_cryptogram, 8) != 0)
 		return GP_ERR_AUTH;
@@ -164,11 +193,13 @@ gp_scp02_wrap(struct gp_scp *s, const struct gp_apdu *a, struct gp_wr *w)
 	/* SCP02 carries no extended lengths: the MAC header has one Lc. */
 	if (a->lc > 247 || dn + 8 > 255 || a->ne > 256)
 		return GP_ERR_TOOLARGE;
+	/* Space first: the ICV must not move for a command never sent. */
+	if ((r = gp_wr_reserve(w, 5 + dn + 8 + 1)) != 0)
+		return r;
 	if ((r = scp02_cmac(s, a, a->data, a->lc, mac)) != 0)
 		return r;
 	scp02_note_cmd(s, a, a->data, a->lc);
-	if ((r = gp_wr_reserve(w, 5 + dn + 8 + 1)) != 0 ||
-	    (r = gp_scp_put_header(w, a, dn + 8, 0)) != 0)
+	if ((r = gp_scp_put_header(w, a, dn + 8, 0)) != 0)
 		return r;
 	d = w->p + w->len;
 	if (a->lc > 0)
@@ -221,7 +252,7 @@ gp_scp02_unwrap(struct gp_scp *s, const uint8_t *wire, size_t n,
 	dn = ra.len;
 	if (s->level & GP_SL_RMAC) {
 		if (dn < 8)
-			return GP_ERR_FORMAT;
+			return GP_ERR_AUTH;	/* the R-MAC is missing */
 		dn -= 8;
 		if ((r = scp02_rmac(s, wire, dn, ra.sw, mac)) != 0)
 			return r;
@@ -254,14 +285,34 @@ gp_scp02_card_keys(struct gp_scp *s, const struct gp_scp_card_cfg *cfg,
 	return scp02_cryptograms(s);
 }
 
+/* Card: C-DECRYPTION data in place: pad80 must end within one block. */
+static int
+scp02_card_decrypt(struct gp_scp *s, uint8_t *d, size_t dn, size_t *pn)
+{
+	uint8_t zero[8] = { 0 };
+	long un;
+	int r;
+
+	if (dn % 8 != 0)
+		return GP_ERR_FORMAT;
+	if ((r = gp_des3_cbc_dec(&s->k.d.enc, zero, d, dn, d)) != 0)
+		return r;
+	/* SCP02 MACs the plaintext, so padding is checked before the MAC:
+	 * report both the same way (no padding oracle). */
+	if ((un = gp_unpad80(d, dn)) < 0 || dn - (size_t)un > 8)
+		return GP_ERR_AUTH;
+	*pn = (size_t)un;
+	return 0;
+}
+
 /* Card: decrypts (when C-DECRYPTION), then checks the C-MAC. */
 int
 gp_scp02_card_unwrap(struct gp_scp *s, const struct gp_apdu *a,
     struct gp_wr *w)
 {
-	uint8_t mac[8], zero[8] = { 0 }, *d;
+	struct gp_apdu p = *a;
+	uint8_t mac[8], *d;
 	size_t dn, pn;
-	long un;
 	int r;
 
 	if (!(a->cla & GP_CLA_SM) || a->lc < 8 || a->ext)
@@ -272,29 +323,23 @@ gp_scp02_card_unwrap(struct gp_scp *s, const struct gp_apdu *a,
 	d = w->p + w->len + 7;
 	if (dn > 0)
 		memcpy(d, a->data, dn);
-	if ((s->level & GP_SL_CDEC) && dn > 0) {
-		if (dn % 8 != 0)
-			return GP_ERR_FORMAT;
-		if ((r = gp_des3_cbc_dec(&s->k.d.enc, zero, d, dn, d)) != 0)
-			return r;
-		/* SCP02 MACs the plaintext, so padding is checked before
-		 * the MAC: report both the same way (no padding oracle). */
-		if ((un = gp_unpad80(d, dn)) < 0 || dn - (size_t)un > 8)
-			return GP_ERR_AUTH;
-		pn = (size_t)un;
-	}
+	if ((s->level & GP_SL_CDEC) && dn > 0 &&
+	    (r = scp02_card_decrypt(s, d, dn, &pn)) != 0)
+		goto fail;
 	if ((r = scp02_cmac(s, a, d, pn, mac)) != 0)
-		return r;
-	if (gp_ct_memcmp(mac, a->data + dn, 8) != 0)
-		return GP_ERR_AUTH;
-	scp02_note_cmd(s, a, d, pn);
-	{
-		struct gp_apdu p = *a;
-		p.cla &= (uint8_t)~GP_CLA_SM;
-		p.data = d;
-		p.lc = pn;
-		return gp_scp_put_plain(w, &p);
+		goto fail;
+	if (gp_ct_memcmp(mac, a->data + dn, 8) != 0) {
+		r = GP_ERR_AUTH;
+		goto fail;
 	}
+	scp02_note_cmd(s, a, d, pn);
+	p.cla &= (uint8_t)~GP_CLA_SM;
+	p.data = d;
+	p.lc = pn;
+	return gp_scp_put_plain(w, &p, dn);
+fail:
+	gp_wipe(d, dn);
+	return r;
 }
 
 int
@@ -306,9 +351,9 @@ gp_scp02_card_wrap(struct gp_scp *s, const uint8_t *data, size_t n,
 
 	if (!(s->level & GP_SL_RMAC))
 		return gp_rapdu_encode(data, n, sw, w);
-	if ((r = scp02_rmac(s, data, n, sw, mac)) != 0)
-		return r;
 	if ((r = gp_wr_reserve(w, n + 10)) != 0)
+		return r;
+	if ((r = scp02_rmac(s, data, n, sw, mac)) != 0)
 		return r;
 	gp_wr_put(w, data, n);
 	gp_wr_put(w, mac, 8);

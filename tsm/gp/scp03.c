@@ -98,12 +98,12 @@ scp03_derive(struct gp_scp *s, const struct gp_keyset *ks)
 }
 
 /* KDD(10) KVN(1) 03 i(1) card challenge(s) cryptogram(s) [seq(3)] */
-int
-gp_scp03_host_auth(struct gp_scp *s, const struct gp_keyset *ks,
-    const uint8_t *rsp, size_t n)
+static int
+scp03_parse_rsp(struct gp_scp *s, const uint8_t *rsp, size_t n,
+    uint8_t cc[16])
 {
 	struct gp_rd rd;
-	uint8_t id, cc[16];
+	uint8_t id;
 	int r;
 
 	gp_rd_init(&rd, rsp, n);
@@ -118,9 +118,38 @@ gp_scp03_host_auth(struct gp_scp *s, const struct gp_keyset *ks,
 	if ((s->i & GP_SCP03_I_PRAND) &&
 	    (r = gp_rd_copy(&rd, s->seq, 3)) != 0)
 		return r;
-	if (gp_rd_left(&rd) != 0)
-		return GP_ERR_FORMAT;
-	if ((r = scp03_derive(s, ks)) != 0)
+	return gp_rd_left(&rd) != 0 ? GP_ERR_FORMAT : 0;
+}
+
+int
+gp_scp03_host_auth(struct gp_scp *s, const struct gp_keyset *ks,
+    const uint8_t *rsp, size_t n)
+{
+	uint8_t cc[16];
+	int r;
+
+	if ((r = scp03_parse_rsp(s, rsp, n, cc)) != 0 ||
+	    (r = scp03_derive(s, ks)) != 0)
+		return r;
+	if (gp_ct_memcmp(cc, s->card_cryptogram, s->s) != 0)
+		return GP_ERR_AUTH;
+	return 0;
+}
+
+int
+gp_scp03_host_auth_keys(struct gp_scp *s, const struct gp_scp_keys *k,
+    const uint8_t *rsp, size_t n)
+{
+	uint8_t cc[16];
+	int r;
+
+	if (k->len != 16 && k->len != 24 && k->len != 32)
+		return GP_ERR_INVAL;
+	if ((r = scp03_parse_rsp(s, rsp, n, cc)) != 0 ||
+	    (r = gp_scp03_set_keys(s, k->enc, k->mac, k->rmac, k->len)) != 0)
+		return r;
+	memcpy(s->dek, k->dek, k->len);
+	if ((r = scp03_cryptograms(s)) != 0)
 		return r;
 	if (gp_ct_memcmp(cc, s->card_cryptogram, s->s) != 0)
 		return GP_ERR_AUTH;
@@ -261,7 +290,7 @@ gp_scp03_unwrap(struct gp_scp *s, const uint8_t *wire, size_t n,
 		return GP_ERR_FORMAT;
 	if ((s->level & GP_SL_RMAC) && gp_scp_sw_has_rmac(ra.sw)) {
 		if (dn < s->s)
-			return GP_ERR_FORMAT;
+			return GP_ERR_AUTH;	/* the R-MAC is missing */
 		dn -= s->s;
 		if ((r = scp03_rmac(s, wire, dn, ra.sw, m)) != 0)
 			return r;
@@ -329,32 +358,44 @@ gp_scp03_card_challenge(const uint8_t *kenc, size_t klen, uint8_t sz,
 	return r;
 }
 
-/* Card: verifies the C-MAC, then decrypts; plain gets the bare command. */
+/* The modified header as sent: CLA INS P1 P2 and Lc in its wire form. */
+static size_t
+scp03_wire_header(const struct gp_apdu *a, uint8_t hdr[7])
+{
+	hdr[0] = a->cla;
+	hdr[1] = a->ins;
+	hdr[2] = a->p1;
+	hdr[3] = a->p2;
+	if (!a->ext) {
+		hdr[4] = (uint8_t)a->lc;
+		return 5;
+	}
+	hdr[4] = 0;
+	hdr[5] = (uint8_t)(a->lc >> 8);
+	hdr[6] = (uint8_t)a->lc;
+	return 7;
+}
+
+/*
+ * Card: checks the C-MAC, then decrypts; w gets the bare command. Space
+ * is reserved before the chaining value moves, so GP_ERR_SPACE can be
+ * retried with a bigger buffer.
+ */
 int
 gp_scp03_card_unwrap(struct gp_scp *s, const struct gp_apdu *a,
     struct gp_wr *w)
 {
 	uint8_t m[16], hdr[7], *d;
-	size_t hl, dn, pn, start = w->len;
+	size_t hl, dn, pn;
 	struct gp_apdu p = *a;
 	int r;
 
 	if (!(a->cla & GP_CLA_SM) || a->lc < s->s)
 		return GP_ERR_AUTH;
 	dn = a->lc - s->s;
-	hdr[0] = a->cla;
-	hdr[1] = a->ins;
-	hdr[2] = a->p1;
-	hdr[3] = a->p2;
-	if (a->ext) {
-		hdr[4] = 0;
-		hdr[5] = (uint8_t)(a->lc >> 8);
-		hdr[6] = (uint8_t)a->lc;
-		hl = 7;
-	} else {
-		hdr[4] = (uint8_t)a->lc;
-		hl = 5;
-	}
+	if ((r = gp_wr_reserve(w, 7 + dn + 3)) != 0)
+		return r;
+	hl = scp03_wire_header(a, hdr);
 	if ((r = gp_aes_cmac3(&s->k.a.mac, s->chain, 16, hdr, hl, a->data,
 	    dn, m)) != 0)
 		return r;
@@ -362,10 +403,8 @@ gp_scp03_card_unwrap(struct gp_scp *s, const struct gp_apdu *a,
 		return GP_ERR_AUTH;
 	memcpy(s->chain, m, 16);
 	s->cmd_counter = s->counter++;
-	if ((r = gp_wr_reserve(w, 7 + dn + 3)) != 0)
-		return r;
 	/* Decrypt in the slack after the longest header, then slide. */
-	d = w->p + start + 7;
+	d = w->p + w->len + 7;
 	if (dn > 0)
 		memcpy(d, a->data, dn);
 	pn = dn;
@@ -377,7 +416,7 @@ gp_scp03_card_unwrap(struct gp_scp *s, const struct gp_apdu *a,
 	p.cla &= (uint8_t)~GP_CLA_SM;
 	p.lc = pn;
 	p.data = d;
-	return gp_scp_put_plain(w, &p);
+	return gp_scp_put_plain(w, &p, dn);
 }
 
 int

@@ -10,6 +10,10 @@
 
 int	gp_scp03_host_auth(struct gp_scp *, const struct gp_keyset *,
 	    const uint8_t *, size_t);
+int	gp_scp03_host_auth_keys(struct gp_scp *, const struct gp_scp_keys *,
+	    const uint8_t *, size_t);
+int	gp_scp02_host_auth_keys(struct gp_scp *, const struct gp_scp_keys *,
+	    const uint8_t *, size_t);
 int	gp_scp03_ext_auth_mac(struct gp_scp *, const uint8_t *hdr,
 	    uint8_t mac[16]);
 int	gp_scp03_wrap(struct gp_scp *, const struct gp_apdu *, struct gp_wr *);
@@ -47,7 +51,7 @@ int	gp_scp_put_header(struct gp_wr *, const struct gp_apdu *, size_t lc,
  * Writes a plain command at w->len whose data already sits in w's slack
  * at w->len + 7 (where unwrap decrypted it); slides it into place.
  */
-int	gp_scp_put_plain(struct gp_wr *, const struct gp_apdu *);
+int	gp_scp_put_plain(struct gp_wr *, const struct gp_apdu *, size_t used);
 int	gp_scp_put_le(struct gp_wr *, size_t ne, size_t lc, int ext);
 /* 9000, 62xx and 63xx: the responses that carry data and an R-MAC. */
 int	gp_scp_sw_has_rmac(uint16_t sw);

@@ -323,19 +323,22 @@ struct sw_case {
 	enum gp_sw_next	 next;
 	size_t		 ne;
 	int		 ok;
+	int		 warn;
 };
 
 static const struct sw_case sw_cases[] = {
-	{ 0x9000, GP_SW_DONE, 0, 1 },
-	{ 0x6110, GP_SW_GET_RESPONSE, 16, 1 },
-	{ 0x6100, GP_SW_GET_RESPONSE, 256, 1 },
-	{ 0x6C20, GP_SW_RESEND, 32, 0 },
-	{ 0x6C00, GP_SW_RESEND, 256, 0 },
-	{ 0x6283, GP_SW_DONE, 0, 1 },
-	{ 0x6310, GP_SW_DONE, 0, 1 },
-	{ 0x6A82, GP_SW_DONE, 0, 0 },
-	{ 0x6982, GP_SW_DONE, 0, 0 },
-	{ 0x9100, GP_SW_DONE, 0, 0 },
+	{ 0x9000, GP_SW_DONE, 0, 1, 0 },
+	{ 0x6110, GP_SW_GET_RESPONSE, 16, 1, 0 },
+	{ 0x6100, GP_SW_GET_RESPONSE, 256, 1, 0 },
+	{ 0x6C20, GP_SW_RESEND, 32, 0, 0 },
+	{ 0x6C00, GP_SW_RESEND, 256, 0, 0 },
+	{ 0x6283, GP_SW_DONE, 0, 0, 1 },
+	{ 0x6310, GP_SW_DONE, 0, 0, 1 },
+	{ 0x6300, GP_SW_DONE, 0, 0, 1 },	/* a refused cryptogram */
+	{ 0x63C2, GP_SW_DONE, 0, 0, 1 },
+	{ 0x6A82, GP_SW_DONE, 0, 0, 0 },
+	{ 0x6982, GP_SW_DONE, 0, 0, 0 },
+	{ 0x9100, GP_SW_DONE, 0, 0, 0 },
 };
 
 static void
@@ -354,6 +357,8 @@ test_sw_rules(void **state)
 			fail_msg("%04X: ne %zu want %zu", c->sw, ne, c->ne);
 		if (gp_sw_ok(c->sw) != c->ok)
 			fail_msg("%04X: ok", c->sw);
+		if (gp_sw_warning(c->sw) != c->warn)
+			fail_msg("%04X: warning", c->sw);
 	}
 }
 

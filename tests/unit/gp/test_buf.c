@@ -356,10 +356,40 @@ test_strerror(void **state)
 	}
 }
 
+/* gp_wr_put from inside the writer itself, across a reallocation. */
+static void
+test_wr_put_self(void **state)
+{
+	struct gp_wr w;
+	uint8_t fixed[8], *p;
+	size_t i, n;
+
+	(void)state;
+	gp_wr_init_dyn(&w, 4096);
+	for (i = 0; i < 64; i++)
+		assert_int_equal(gp_wr_u8(&w, (uint8_t)i), 0);
+	assert_int_equal(w.cap, 64);
+	/* The copy forces growth; the source lives in the old block. */
+	assert_int_equal(gp_wr_put(&w, w.p, 64), 0);
+	assert_int_equal(w.len, 128);
+	for (i = 0; i < 128; i++)
+		assert_int_equal(w.p[i], (uint8_t)(i % 64));
+	p = gp_wr_steal(&w, &n);
+	assert_non_null(p);
+	assert_int_equal(n, 128);
+	free(p);
+	/* A fixed writer's memory is never handed out as the caller's. */
+	gp_wr_init(&w, fixed, sizeof(fixed));
+	assert_int_equal(gp_wr_u8(&w, 1), 0);
+	assert_null(gp_wr_steal(&w, &n));
+	assert_int_equal(n, 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_wr_put_self),
 		cmocka_unit_test(test_rd_ends),
 		cmocka_unit_test(test_rd_byte_by_byte),
 		cmocka_unit_test(test_rd_lv),

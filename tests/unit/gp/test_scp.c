@@ -81,16 +81,30 @@ variants_init(void)
 				    is[c], (uint8_t)(a == 0 ? 8 : 16), kls[b] };
 }
 
+/* The levels a variant allows: SCP03 R-MAC and R-ENC only where i says. */
+static int
+level_ok(const struct variant *v, uint8_t level)
+{
+	if (v->proto == 2)
+		return 1;
+	if ((level & 0x10) && !(v->i & 0x60))
+		return 0;
+	return !(level & 0x20) || (v->i & 0x40);
+}
+
 static void
 levels_of(const struct variant *v, const uint8_t **lv, size_t *n)
 {
-	if (v->proto == 2) {
-		*lv = scp02_levels;
-		*n = sizeof(scp02_levels);
-	} else {
-		*lv = scp03_levels;
-		*n = sizeof(scp03_levels);
-	}
+	static uint8_t out[8];
+	const uint8_t *all = v->proto == 2 ? scp02_levels : scp03_levels;
+	size_t k, na = v->proto == 2 ? sizeof(scp02_levels) :
+	    sizeof(scp03_levels);
+
+	*n = 0;
+	for (k = 0; k < na; k++)
+		if (level_ok(v, all[k]))
+			out[(*n)++] = all[k];
+	*lv = out;
 }
 
 static const char *
@@ -786,7 +800,7 @@ struct flipcase {
 
 static const struct flipcase flips[] = {
 	{ 0, 0x01 }, { 1, 0x03 }, { 1, 0x13 },
-	{ 2, 0x01 }, { 5, 0x33 }, { 10, 0x13 }, { 25, 0x33 }, { 23, 0x03 },
+	{ 2, 0x01 }, { 5, 0x33 }, { 12, 0x13 }, { 25, 0x33 }, { 23, 0x03 },
 };
 
 static void
@@ -1041,8 +1055,9 @@ test_rmac_flip(void **state)
 			xfer_cmd(&p, plainbuf, n);
 			gp_wr_init(&o, outbuf, sizeof(outbuf));
 			EQ(gp_scp_unwrap(&p.host, (const uint8_t *)
-			    "\x01\x02\x90\x00", 4, &o), GP_ERR_FORMAT);
+			    "\x01\x02\x90\x00", 4, &o), GP_ERR_AUTH);
 			EQ(o.len, 0);
+			EQ(p.host.state, GP_SCP_BROKEN);
 			pair_free(&p);
 		}
 	}
@@ -1342,14 +1357,18 @@ test_state(void **state)
 		/* Malformed plain APDU. */
 		EQ(gp_scp_wrap(&p.host, (const uint8_t *)"\x80\xCA\x00", 3,
 		    &w), GP_ERR_TRUNC);
-		EQ(gp_scp_unwrap(&p.host, (const uint8_t *)"\x90", 1, &o),
-		    GP_ERR_TRUNC);
 		EQ(w.len, 0);
-		EQ(o.len, 0);
 		EQ(p.host.state, GP_SCP_OPEN);
-		/* Everything still works after the refusals. */
+		/* Everything still works after the caller's mistakes. */
 		WHERE("%s state after refusals", vname(v));
 		xfer_cmd(&p, plain, sizeof(plain));
+		/* A truncated answer from the card ends the host session. */
+		EQ(gp_scp_unwrap(&p.host, (const uint8_t *)"\x90", 1, &o),
+		    GP_ERR_TRUNC);
+		EQ(o.len, 0);
+		EQ(p.host.state, GP_SCP_BROKEN);
+		EQ(gp_scp_wrap(&p.host, plain, sizeof(plain), &w),
+		    GP_ERR_STATE);
 		pair_free(&p);
 		/* gp_scp_free wipes the whole struct. */
 		{
@@ -1596,11 +1615,14 @@ test_kat_scp03_renc(void **state)
 {
 	uint8_t want[64];
 	struct gp_wr w, o;
+	/* i = 60: R-MAC and R-ENC advertised, the challenge still given
+	 * (the cryptograms do not depend on i). */
+	static const struct variant v60 = { 3, 0x60, 8, 16 };
 	struct pair p;
 
 	(void)state;
 	WHERE("SCP03 KAT level 33");
-	kat03_open(&p, &variants[2], 0x33);
+	kat03_open(&p, &v60, 0x33);
 	hex("8482330010FAFA93C2EDE62463CB51E38EC18EB00B", want, sizeof(want));
 	MEQ(p.ea, want, 21);
 	kat_cmd(&p, "80E2000003010203",
@@ -1834,6 +1856,49 @@ test_scp02_prand(void **state)
 	pair_free(&p);
 }
 
+/*
+ * Levels: R-MAC without C-MAC is refused in both protocols (nothing would
+ * chain the R-MACs), and SCP03 refuses R-MAC / R-ENC that i does not
+ * advertise, on the host and on the card.
+ */
+static void
+test_level_refused(void **state)
+{
+	static const struct { size_t vi; uint8_t level; } bad[] = {
+		{ 0, 0x10 }, { 1, 0x12 }, { 0, 0x02 }, { 0, 0x33 },
+		{ 2, 0x11 }, { 3, 0x13 }, { 4, 0x33 }, { 4, 0x31 },
+		{ 5, 0x10 }, { 5, 0x30 }, { 5, 0x40 },
+	};
+	uint8_t ea[64];
+	struct gp_wr w;
+	struct pair p;
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		WHERE("%s level %02X refused", vname(&variants[bad[k].vi]),
+		    bad[k].level);
+		pair_init(&p, &variants[bad[k].vi], 0);
+		pair_iu(&p);
+		EQ(gp_scp_host_auth(&p.host, &p.ks, p.iu, p.iulen), 0);
+		gp_wr_init(&w, ea, sizeof(ea));
+		EQ(gp_scp_host_ext_auth(&p.host, bad[k].level, &w),
+		    GP_ERR_INVAL);
+		EQ(w.len, 0);
+		pair_free(&p);
+	}
+	/* Card side: an EXTERNAL AUTHENTICATE for 11 on an i = 00 card. */
+	pair_init(&p, &variants[2], 0);
+	pair_iu(&p);
+	EQ(gp_scp_host_auth(&p.host, &p.ks, p.iu, p.iulen), 0);
+	p.host.i = 0x30;	/* a host that ignores what the card said */
+	pair_ext_auth(&p, 0x11);
+	EQ(gp_scp_card_ext_auth(&p.card, p.ea, p.ealen), GP_ERR_INVAL);
+	EQ(p.card.state, GP_SCP_BROKEN);
+	EQ(p.card.have_keys, 0);
+	pair_free(&p);
+}
+
 int
 main(void)
 {
@@ -1857,6 +1922,7 @@ main(void)
 		cmocka_unit_test(test_kat_scp02),
 		cmocka_unit_test(test_from_session_keys),
 		cmocka_unit_test(test_kvn),
+		cmocka_unit_test(test_level_refused),
 		cmocka_unit_test(test_scp02_prand),
 		cmocka_unit_test(test_unparsable_breaks),
 	};
