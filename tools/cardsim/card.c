@@ -1,0 +1,245 @@
+/*
+ * A card's power: open (from a state file or a profile), commit after
+ * every APDU that changed the persistent state, reset and power cuts
+ * (tearing), and the transmit entry point.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gp/err.h"
+#include "sim_int.h"
+
+/* T=1, 8 historical bytes "TSMCSIM1"; TCK computed at first use. */
+static const uint8_t atr[] = { 0x3B, 0x88, 0x80, 0x01, 'T', 'S', 'M', 'C',
+    'S', 'I', 'M', '1', 0x00 };
+static uint8_t atr_tck;
+
+const char *
+sim_strerror(int e)
+{
+	switch (e) {
+	case SIM_OK: return "success";
+	case SIM_ERR_INVAL: return "invalid argument";
+	case SIM_ERR_NOMEM: return "out of memory";
+	case SIM_ERR_IO: return "state file I/O error";
+	case SIM_ERR_FORMAT: return "malformed state file";
+	case SIM_ERR_PROFILE: return "unknown card profile";
+	case SIM_ERR_SPACE: return "response buffer too small";
+	case SIM_ERR_TORN: return "power cut: no response";
+	case SIM_ERR_CRYPTO: return "crypto failure";
+	case SIM_ERR_INCONSISTENT: return "registry inconsistent";
+	}
+	return "unknown error";
+}
+
+static void
+image_free(struct sim_card *c)
+{
+	if (c->image != NULL) {
+		gp_wipe(c->image, strlen(c->image));
+		free(c->image);
+		c->image = NULL;
+	}
+}
+
+/* Writes the state as the new image (and file): all or nothing. */
+static int
+commit(struct sim_card *c)
+{
+	char *json;
+	int r;
+
+	if ((r = sim_state_to_json(&c->st, &json)) != 0)
+		return r;
+	if (c->path != NULL && (r = sim_state_write_file(c->path,
+	    json)) != 0) {
+		gp_wipe(json, strlen(json));
+		free(json);
+		return r;
+	}
+	image_free(c);
+	c->image = json;
+	c->dirty = 0;
+	return 0;
+}
+
+int
+sim_card_reset(struct sim_card *c)
+{
+	int r;
+
+	if (c == NULL || c->image == NULL)
+		return SIM_ERR_INVAL;
+	sim_session_close(c);
+	c->isd_sel = 1;		/* the ISD is the default application */
+	c->sel.len = 0;
+	c->torn = 0;
+	c->tear_in = 0;
+	c->dirty = 0;
+	if ((r = sim_state_from_json(c->image, strlen(c->image),
+	    &c->st)) != 0)
+		return r;
+	return 0;
+}
+
+static int
+open_state(struct sim_card *c, const struct sim_opts *o)
+{
+	size_t len;
+	char *json = NULL;
+	int r;
+
+	if (c->path != NULL) {
+		r = sim_state_read_file(c->path, &json, &len);
+		if (r == 0) {
+			r = sim_state_from_json(json, len, &c->st);
+			gp_wipe(json, len);
+			free(json);
+			return r;
+		}
+		if (r != SIM_ERR_INVAL)	/* INVAL: no file yet */
+			return r;
+	}
+	if ((r = sim_profile_init(&c->st, o->profile ? o->profile :
+	    "scp03-aes128")) != 0)
+		return r;
+	if (o->mem_total != 0)
+		c->st.mem_total = o->mem_total;
+	if (o->status_page != 0)
+		c->st.status_page = o->status_page < 64 ? 64 :
+		    o->status_page > 4096 ? 4096 : o->status_page;
+	if (o->auth_limit != 0)
+		c->st.auth_limit = o->auth_limit;
+	return 0;
+}
+
+int
+sim_card_open(const struct sim_opts *o, struct sim_card **out)
+{
+	struct sim_card *c;
+	int r;
+
+	if (o == NULL || out == NULL)
+		return SIM_ERR_INVAL;
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return SIM_ERR_NOMEM;
+	gp_wr_init_dyn(&c->load.buf, SIM_LOAD_MAX);
+	if (o->state_path != NULL && (c->path = strdup(o->state_path)) ==
+	    NULL) {
+		r = SIM_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = open_state(c, o)) != 0 || (r = commit(c)) != 0 ||
+	    (r = sim_card_reset(c)) != 0)
+		goto out;
+	*out = c;
+	c = NULL;
+ out:
+	sim_card_free(c);
+	return r;
+}
+
+void
+sim_card_free(struct sim_card *c)
+{
+	if (c == NULL)
+		return;
+	sim_session_close(c);
+	gp_wr_free(&c->load.buf);
+	image_free(c);
+	free(c->path);
+	gp_wipe(c, sizeof(*c));
+	free(c);
+}
+
+int
+sim_card_atr(const struct sim_card *c, const uint8_t **p, size_t *len)
+{
+	static uint8_t buf[sizeof(atr)];
+	size_t k;
+
+	if (c == NULL || p == NULL || len == NULL)
+		return SIM_ERR_INVAL;
+	if (atr_tck == 0) {
+		memcpy(buf, atr, sizeof(atr));
+		for (k = 1; k + 1 < sizeof(atr); k++)
+			buf[sizeof(atr) - 1] ^= atr[k];
+		atr_tck = buf[sizeof(atr) - 1];
+	}
+	*p = buf;
+	*len = sizeof(buf);
+	return 0;
+}
+
+void
+sim_card_tear(struct sim_card *c, unsigned n, int mode)
+{
+	c->tear_in = n;
+	c->tear_mode = mode;
+}
+
+static void
+power_cut(struct sim_card *c)
+{
+	sim_session_close(c);
+	c->torn = 1;
+	c->dirty = 0;
+}
+
+int
+sim_card_transmit(struct sim_card *c, const uint8_t *cmd, size_t n,
+    uint8_t *rsp, size_t cap, size_t *rlen)
+{
+	struct gp_wr w;
+	int r, tear;
+
+	if (c == NULL || (cmd == NULL && n != 0) || rsp == NULL ||
+	    rlen == NULL)
+		return SIM_ERR_INVAL;
+	if (c->torn)
+		return SIM_ERR_TORN;
+	c->napdu++;
+	gp_wr_init(&w, rsp, cap);
+	r = sim_dispatch(c, cmd, n, &w);
+	tear = c->tear_in != 0 && --c->tear_in == 0;
+	if (tear && c->tear_mode == SIM_TEAR_BEFORE) {
+		power_cut(c);
+		return SIM_ERR_TORN;
+	}
+	if (r == 0 && c->dirty && (r = commit(c)) != 0)
+		r = SIM_ERR_IO;
+	if (r != 0) {	/* nothing half done survives a failed command */
+		sim_card_reset(c);
+		return r == GP_ERR_SPACE ? SIM_ERR_SPACE : r;
+	}
+	if (tear) {
+		power_cut(c);
+		return SIM_ERR_TORN;
+	}
+	*rlen = w.len;
+	return 0;
+}
+
+int
+sim_card_check(const struct sim_card *c, char *why, size_t n)
+{
+	if (c->load.active && c->torn) {
+		snprintf(why, n, "a load survived the power cut");
+		return SIM_ERR_INCONSISTENT;
+	}
+	return sim_registry_check(&c->st, why, n);
+}
+
+void
+sim_card_stats(const struct sim_card *c, struct sim_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->nelf = c->st.nelf;
+	s->napp = c->st.napp;
+	s->mem_total = c->st.mem_total;
+	s->mem_free = sim_mem_free(&c->st);
+	s->lifecycle = c->st.lifecycle;
+	s->napdu = c->napdu;
+}
