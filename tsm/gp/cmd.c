@@ -306,7 +306,8 @@ gp_cmd_set_status(uint8_t scope, uint8_t state, const uint8_t *aid,
 	if (scope != GP_SETSTATUS_ISD && scope != GP_SETSTATUS_APP &&
 	    scope != GP_SETSTATUS_SD_APPS)
 		return GP_ERR_INVAL;
-	if (!aid_ok(aid, aidlen))
+	/* The card itself (P1 80) may be named by an empty data field. */
+	if (!(scope == GP_SETSTATUS_ISD && aidlen == 0) && !aid_ok(aid, aidlen))
 		return GP_ERR_INVAL;
 	return emit(w, GP_CLA_GP, GP_INS_SET_STATUS, scope, state, aid, aidlen,
 	    0);

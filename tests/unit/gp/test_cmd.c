@@ -331,6 +331,14 @@ test_delete_set_status(void **state)
 	assert_int_equal(gp_cmd_set_status(GP_SETSTATUS_ISD, 0x7F, ISD, 8,
 	    &w), 0);
 	assert_hex(&w, "80F0807F08A000000151000000");
+	/* The card (P1 80) may also go without an AID: case 1. */
+	gp_wr_init(&w, buf, sizeof(buf));
+	assert_int_equal(gp_cmd_set_status(GP_SETSTATUS_ISD, 0x7F, NULL, 0,
+	    &w), 0);
+	assert_hex(&w, "80F0807F");
+	/* An application always needs one. */
+	assert_int_equal(gp_cmd_set_status(GP_SETSTATUS_APP, 0x83, NULL, 0,
+	    &w), GP_ERR_INVAL);
 	assert_int_equal(gp_cmd_set_status(0x20, 0x07, APP5, 5, &w),
 	    GP_ERR_INVAL);
 }
