@@ -37,6 +37,10 @@ for h in "${harnesses[@]}"; do
 			[ -f "$f" ] || continue
 			{ printf '\000'; cat "$f"; } > "$corpus/$(basename "$f")"
 		done ;;
+	fuzz_import)	# mode byte: even = CSV, odd = JSON
+		mkdir -p "$corpus"
+		printf '\000csn,iin,cin,kdd,product,batch,transport_key_version\n4790000000000001,42,4501,0000AABBCCDD,EMV-JC304,LOT-1,255\n' > "$corpus/seed-csv"
+		printf '\001[{"csn":"4790000000000002","iin":"42","cin":"4502","kdd":"0000AABBCCDE","product":"EMV-JC304","batch":"LOT-1","transport_key_version":255}]' > "$corpus/seed-json" ;;
 	fuzz_scp_card) seed "$corpus" 'step\.[0-9]+\.wire|expect\.ext_auth|expect\.init_update' ;;
 	fuzz_rapdu) seed "$corpus" 'step\.[0-9]+\.rsp\.wire|input' ;;
 	fuzz_script) seed "$corpus" 'step\.[0-9]+\.plain|input' ;;

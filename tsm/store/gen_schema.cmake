@@ -1,0 +1,25 @@
+# Turns schema/<dialect>/NNNN_name.sql into a C table of migrations so the
+# binaries carry their schema (cmake -P, called by CMakeLists.txt).
+# In: SCHEMA_DIR, OUT.
+file(WRITE ${OUT}.tmp "/* Generated from schema/ by gen_schema.cmake: do not edit. */\n")
+file(APPEND ${OUT}.tmp "#include \"store/store_int.h\"\n\n")
+foreach(dialect sqlite mariadb)
+  file(GLOB files ${SCHEMA_DIR}/${dialect}/[0-9][0-9][0-9][0-9]_*.sql)
+  list(SORT files)
+  set(entries "")
+  foreach(f ${files})
+    get_filename_component(base ${f} NAME_WE)
+    string(SUBSTRING ${base} 0 4 num)
+    math(EXPR ver "1${num} - 10000")
+    string(SUBSTRING ${base} 5 -1 name)
+    file(READ ${f} sql)
+    string(REPLACE "\\" "\\\\" sql "${sql}")
+    string(REPLACE "\"" "\\\"" sql "${sql}")
+    string(REPLACE "\t" "\\t" sql "${sql}")
+    string(REPLACE "\n" "\\n\"\n\t    \"" sql "${sql}")
+    string(APPEND entries "\t{ ${ver}, \"${name}\",\n\t    \"${sql}\" },\n")
+  endforeach()
+  file(APPEND ${OUT}.tmp
+    "const struct tsm_store_migration tsm_store_${dialect}_migrations[] = {\n${entries}\t{ 0, NULL, NULL }\n};\n\n")
+endforeach()
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different ${OUT}.tmp ${OUT})
