@@ -318,6 +318,16 @@ gp_unpad80(const uint8_t *in, size_t n)
 	return (long)(i - 1);
 }
 
+long
+gp_unpad80_blk(const uint8_t *in, size_t n, size_t blk)
+{
+	long un = gp_unpad80(in, n);
+
+	if (un < 0 || n - (size_t)un > blk)
+		return -1;
+	return un;
+}
+
 int
 gp_kcv_des3(const uint8_t key[16], uint8_t out[3])
 {

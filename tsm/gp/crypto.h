@@ -73,6 +73,8 @@ size_t	gp_pad80(const uint8_t *in, size_t n, size_t blk, uint8_t *out,
 	    size_t cap);
 /* Length of x without its pad80 padding, or -1 when the padding is bad. */
 long	gp_unpad80(const uint8_t *in, size_t n);
+/* The same, for what a peer sends: the padding must end within one blk. */
+long	gp_unpad80_blk(const uint8_t *in, size_t n, size_t blk);
 
 /* Key check values (3 bytes). AES: AES-ECB(key, 16 x 01), the SCP03 rule. */
 int	gp_kcv_des3(const uint8_t key[16], uint8_t out[3]);

@@ -96,28 +96,31 @@ gp_scp_host_init(struct gp_scp *s, int proto, uint8_t i, uint8_t sz,
 	return 0;
 }
 
-int
-gp_scp_host_auth(struct gp_scp *s, const struct gp_keyset *ks,
-    const uint8_t *rsp, size_t n)
+/* KVN 00 asks for the default key set; any other must be kept. A wrong
+ * card cryptogram (or anything else) ends the session: no EXTERNAL AUTH. */
+static int
+host_auth_done(struct gp_scp *s, uint8_t asked, int r)
 {
-	uint8_t asked = s->kvn;
-	int r;
-
-	if (s->role != GP_SCP_HOST || s->state != GP_SCP_INIT)
-		return GP_ERR_STATE;
-	if (s->proto == 3)
-		r = gp_scp03_host_auth(s, ks, rsp, n);
-	else
-		r = gp_scp02_host_auth(s, ks, rsp, n);
-	/* KVN 00 asks for the default key set; any other must be kept. */
 	if (r == 0 && asked != 0 && s->kvn != asked)
 		r = GP_ERR_FORMAT;
-	/* A wrong card cryptogram ends the session: no EXTERNAL AUTH. */
 	if (r != 0)
 		scp_break(s);
 	else
 		s->state = GP_SCP_KEYS;
 	return r;
+}
+
+int
+gp_scp_host_auth(struct gp_scp *s, const struct gp_keyset *ks,
+    const uint8_t *rsp, size_t n)
+{
+	uint8_t asked = s->kvn;
+
+	if (s->role != GP_SCP_HOST || s->state != GP_SCP_INIT)
+		return GP_ERR_STATE;
+	return host_auth_done(s, asked, s->proto == 3 ?
+	    gp_scp03_host_auth(s, ks, rsp, n) :
+	    gp_scp02_host_auth(s, ks, rsp, n));
 }
 
 static int
@@ -532,19 +535,10 @@ gp_scp_host_auth_session(struct gp_scp *s, const struct gp_scp_keys *k,
     const uint8_t *rsp, size_t n)
 {
 	uint8_t asked = s->kvn;
-	int r;
 
 	if (s->role != GP_SCP_HOST || s->state != GP_SCP_INIT)
 		return GP_ERR_STATE;
-	if (s->proto == 3)
-		r = gp_scp03_host_auth_keys(s, k, rsp, n);
-	else
-		r = gp_scp02_host_auth_keys(s, k, rsp, n);
-	if (r == 0 && asked != 0 && s->kvn != asked)
-		r = GP_ERR_FORMAT;
-	if (r != 0)
-		scp_break(s);
-	else
-		s->state = GP_SCP_KEYS;
-	return r;
+	return host_auth_done(s, asked, s->proto == 3 ?
+	    gp_scp03_host_auth_keys(s, k, rsp, n) :
+	    gp_scp02_host_auth_keys(s, k, rsp, n));
 }

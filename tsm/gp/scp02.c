@@ -299,7 +299,7 @@ scp02_card_decrypt(struct gp_scp *s, uint8_t *d, size_t dn, size_t *pn)
 		return r;
 	/* SCP02 MACs the plaintext, so padding is checked before the MAC:
 	 * report both the same way (no padding oracle). */
-	if ((un = gp_unpad80(d, dn)) < 0 || dn - (size_t)un > 8)
+	if ((un = gp_unpad80_blk(d, dn, 8)) < 0)
 		return GP_ERR_AUTH;
 	*pn = (size_t)un;
 	return 0;

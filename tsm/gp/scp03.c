@@ -216,8 +216,7 @@ scp03_decrypt(struct gp_scp *s, uint8_t *p, size_t n, size_t *outn,
 		return r;
 	if ((r = gp_aes_cbc_dec(&s->k.a.enc, icv, p, n, p)) != 0)
 		return r;
-	/* Padding longer than one block is not something a peer sends. */
-	if ((un = gp_unpad80(p, n)) < 0 || n - (size_t)un > 16)
+	if ((un = gp_unpad80_blk(p, n, 16)) < 0)
 		return GP_ERR_FORMAT;
 	*outn = (size_t)un;
 	return 0;

@@ -1899,6 +1899,58 @@ test_level_refused(void **state)
 	pair_free(&p);
 }
 
+/*
+ * The keyd path: session keys computed elsewhere (here: copied out of the
+ * card) open the host session; libgp re-verifies the card cryptogram with
+ * them, so wrong keys end it before any EXTERNAL AUTHENTICATE.
+ */
+static void
+test_auth_session(void **state)
+{
+	struct gp_scp_keys k;
+	uint8_t ea[64];
+	struct gp_wr w;
+	struct pair p;
+	size_t a;
+
+	(void)state;
+	for (a = 0; a < nvariants; a++) {
+		const struct variant *v = &variants[a];
+
+		WHERE("%s auth_session", vname(v));
+		pair_init(&p, v, 0);
+		pair_iu(&p);
+		EQ(gp_scp_session_keys(&p.card, &k), 0);
+		EQ(gp_scp_host_auth_session(&p.host, &k, p.iu, p.iulen), 0);
+		EQ(p.host.state, GP_SCP_KEYS);
+		pair_ext_auth(&p, 0x01);
+		EQ(gp_scp_card_ext_auth(&p.card, p.ea, p.ealen), 0);
+		EQ(gp_scp_host_confirm(&p.host, 0x9000), 0);
+		pair_free(&p);
+
+		pair_init(&p, v, 0);
+		pair_iu(&p);
+		EQ(gp_scp_session_keys(&p.card, &k), 0);
+		k.mac[0] ^= 0x02;
+		if (v->proto == 2)
+			k.enc[0] ^= 0x02;	/* SCP02 cryptograms use S-ENC */
+		EQ(gp_scp_host_auth_session(&p.host, &k, p.iu, p.iulen),
+		    GP_ERR_AUTH);
+		EQ(p.host.state, GP_SCP_BROKEN);
+		EQ(p.host.have_keys, 0);
+		gp_wr_init(&w, ea, sizeof(ea));
+		EQ(gp_scp_host_ext_auth(&p.host, 0x01, &w), GP_ERR_STATE);
+		EQ(w.len, 0);
+		gp_wipe(&k, sizeof(k));
+		pair_free(&p);
+	}
+	/* A refused EXTERNAL AUTHENTICATE (6300) ends the host session. */
+	pair_open(&p, &variants[2], 0x01);
+	EQ(gp_scp_host_confirm(&p.host, 0x6300), GP_ERR_AUTH);
+	EQ(p.host.state, GP_SCP_BROKEN);
+	pair_free(&p);
+}
+
 int
 main(void)
 {
@@ -1922,6 +1974,7 @@ main(void)
 		cmocka_unit_test(test_kat_scp02),
 		cmocka_unit_test(test_from_session_keys),
 		cmocka_unit_test(test_kvn),
+		cmocka_unit_test(test_auth_session),
 		cmocka_unit_test(test_level_refused),
 		cmocka_unit_test(test_scp02_prand),
 		cmocka_unit_test(test_unparsable_breaks),
