@@ -84,13 +84,14 @@ sim_card_reset(struct sim_card *c)
 }
 
 static int
-open_state(struct sim_card *c, const struct sim_opts *o)
+open_state(struct sim_card *c, const struct sim_opts *o,
+    const struct sim_keys *k)
 {
 	size_t len;
 	char *json = NULL;
 	int r;
 
-	if (c->path != NULL) {
+	if (c->path != NULL && k == NULL) {
 		r = sim_state_read_file(c->path, &json, &len);
 		if (r == 0) {
 			r = sim_state_from_json(json, len, &c->st);
@@ -111,11 +112,12 @@ open_state(struct sim_card *c, const struct sim_opts *o)
 		    o->status_page > 4096 ? 4096 : o->status_page;
 	if (o->auth_limit != 0)
 		c->st.auth_limit = o->auth_limit;
-	return 0;
+	return k != NULL ? sim_profile_keys(&c->st, k) : 0;
 }
 
-int
-sim_card_open(const struct sim_opts *o, struct sim_card **out)
+static int
+card_open(const struct sim_opts *o, const struct sim_keys *k,
+    struct sim_card **out)
 {
 	struct sim_card *c;
 	int r;
@@ -131,7 +133,7 @@ sim_card_open(const struct sim_opts *o, struct sim_card **out)
 		r = SIM_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = open_state(c, o)) != 0 || (r = commit(c)) != 0 ||
+	if ((r = open_state(c, o, k)) != 0 || (r = commit(c)) != 0 ||
 	    (r = sim_card_reset(c)) != 0)
 		goto out;
 	*out = c;
@@ -139,6 +141,28 @@ sim_card_open(const struct sim_opts *o, struct sim_card **out)
  out:
 	sim_card_free(c);
 	return r;
+}
+
+int
+sim_card_open(const struct sim_opts *o, struct sim_card **out)
+{
+	return card_open(o, NULL, out);
+}
+
+int
+sim_card_open_keys(const struct sim_opts *o, const struct sim_keys *k,
+    struct sim_card **out)
+{
+	if (k == NULL)
+		return SIM_ERR_INVAL;
+	return card_open(o, k, out);
+}
+
+void
+sim_card_tap(struct sim_card *c, sim_tap_fn fn, void *arg)
+{
+	c->tap = fn;
+	c->tap_arg = arg;
 }
 
 void

@@ -44,6 +44,46 @@ struct sim_opts {
 
 /* Opens state_path when it exists, else a new card of the profile. */
 int	sim_card_open(const struct sim_opts *, struct sim_card **);
+
+/*
+ * A new card whose ISD key set is given explicitly, for replaying
+ * recorded sessions (known-answer vectors): protocol, i, s, the static
+ * keys and their version, the KDD, the sequence counter and, optionally,
+ * a fixed card challenge (a card with a predictable RNG). Everything
+ * else is as in a new card of opts->profile (NULL: the default);
+ * opts->state_path, when given, is overwritten. The keys are copied into
+ * the card; the caller wipes its own.
+ */
+struct sim_keys {
+	int		 proto;		/* 2 (SCP02) or 3 (SCP03) */
+	uint8_t		 i;
+	uint8_t		 s;		/* SCP03: 8 or 16; SCP02: 8 */
+	uint8_t		 kvn;		/* 00..7F (00: as recorded on some cards) */
+	const uint8_t	*enc, *mac, *dek;
+	size_t		 len;		/* 3DES: 16; AES: 16, 24 or 32 */
+	const uint8_t	*kdd;		/* 10 bytes; NULL: the profile's */
+	/* The counter the next INITIALIZE UPDATE uses (SCP03: 24 bits,
+	 * SCP02: 16 bits). */
+	uint32_t	 seq;
+	/* Fixed card challenge (SCP03: s bytes, SCP02: 6), used by every
+	 * session; NULL: pseudo-random when i says so, else random. */
+	const uint8_t	*challenge;
+	const uint8_t	*isd;		/* ISD AID (5..16 bytes); NULL: GP's */
+	size_t		 isd_len;
+};
+
+int	sim_card_open_keys(const struct sim_opts *, const struct sim_keys *,
+	    struct sim_card **);
+
+/*
+ * Test tap: fn sees every command the card runs inside a secure channel,
+ * as it is after secure messaging was removed (C-MAC checked and
+ * stripped, data decrypted: the command as the host built it before
+ * wrapping). NULL removes it.
+ */
+typedef void (*sim_tap_fn)(void *arg, const uint8_t *cmd, size_t n);
+void	sim_card_tap(struct sim_card *, sim_tap_fn, void *arg);
+
 void	sim_card_free(struct sim_card *);
 /* Power up / warm reset: volatile state cleared, image reloaded. */
 int	sim_card_reset(struct sim_card *);

@@ -136,6 +136,8 @@ do_init_update(struct sim_card *c, const struct gp_apdu *a,
 		c->dirty = 1;
 	}
 	cfg.seq = ks->seq;
+	if (c->st.challenge_len != 0)	/* a card with a predictable RNG */
+		cfg.card_challenge = c->st.challenge;
 	cfg.sd_aid = c->st.isd.b;
 	cfg.sd_aid_len = c->st.isd.len;
 	c->ks_idx = (int)(ks - c->st.ks);
@@ -240,6 +242,8 @@ secured(struct sim_card *c, const uint8_t *cmd, size_t n, struct gp_wr *rsp)
 		r = gp_rapdu_encode(NULL, 0, SW_SEC_STATUS, rsp);
 		goto out;
 	}
+	if (c->tap != NULL)
+		c->tap(c->tap_arg, pw.p, pw.len);
 	if (gp_apdu_parse(pw.p, pw.len, &in) != 0)
 		sw = SW_WRONG_LEN;
 	else {

@@ -31,6 +31,7 @@ static const struct sim_profile profiles[] = {
 	{ "scp03-aes256", 3, 0x70, 8, 32, 0x30 },
 	{ "scp03-i00", 3, 0x00, 8, 16, 0x30 },
 	{ "scp03-i10", 3, 0x10, 8, 16, 0x30 },
+	{ "scp03-i30", 3, 0x30, 8, 16, 0x30 },
 	{ "scp02-i15", 2, 0x15, 8, 16, 0x01 },
 	{ "scp02-i55", 2, 0x55, 8, 16, 0x01 },
 };
@@ -116,5 +117,59 @@ sim_profile_init(struct sim_state *st, const char *name)
 	profile_keys(st, p);
 	profile_rom(st);
 	profile_cplc(st);
+	return 0;
+}
+
+static int
+keys_valid(const struct sim_keys *k)
+{
+	if (k->enc == NULL || k->mac == NULL || k->dek == NULL ||
+	    k->kvn > 0x7F)
+		return 0;
+	if (k->isd != NULL && (k->isd_len < 5 || k->isd_len > 16))
+		return 0;
+	if (k->proto == 2)
+		return k->s == 8 && k->len == 16 && k->seq <= 0xFFFF;
+	return k->proto == 3 && (k->s == 8 || k->s == 16) &&
+	    (k->len == 16 || k->len == 24 || k->len == 32) &&
+	    k->seq <= 0xFFFFFF;
+}
+
+/* Replaces a new card's ISD key set, KDD and challenge with k's. */
+int
+sim_profile_keys(struct sim_state *st, const struct sim_keys *k)
+{
+	struct sim_keyset *ks = &st->ks[0];
+
+	if (!keys_valid(k))
+		return SIM_ERR_INVAL;
+	memcpy(st->profile, k->proto == 3 ? "keys-scp03" : "keys-scp02", 11);
+	st->proto = k->proto;
+	st->i = k->i;
+	st->s = k->s;
+	gp_wipe(st->ks, sizeof(st->ks));
+	ks->kvn = k->kvn;
+	ks->type = k->proto == 3 ? GP_KEYTYPE_AES : GP_KEYTYPE_DES;
+	ks->len = k->len;
+	memcpy(ks->enc, k->enc, k->len);
+	memcpy(ks->mac, k->mac, k->len);
+	memcpy(ks->dek, k->dek, k->len);
+	/* SCP03 counts up before it answers; SCP02 after a session. */
+	ks->seq = k->proto == 3 ? (k->seq + 0xFFFFFF) & 0xFFFFFF : k->seq;
+	st->nks = 1;
+	if (k->kdd != NULL) {
+		memcpy(st->kdd, k->kdd, GP_KDD_LEN);
+		memcpy(st->cin, k->kdd, GP_KDD_LEN);
+		profile_cplc(st);
+	}
+	if (k->isd != NULL) {	/* the ROM file belongs to the ISD */
+		(void)sim_aid_set(&st->isd, k->isd, k->isd_len);
+		st->elf[0].sd = st->isd;
+	}
+	st->challenge_len = 0;
+	if (k->challenge != NULL) {
+		st->challenge_len = k->proto == 3 ? k->s : 6;
+		memcpy(st->challenge, k->challenge, st->challenge_len);
+	}
 	return 0;
 }

@@ -103,6 +103,8 @@ struct sim_state {
 	int		proto;
 	uint8_t		i, s;
 	uint8_t		kdd[GP_KDD_LEN];
+	uint8_t		challenge[16];	/* fixed card challenge, if any */
+	size_t		challenge_len;
 	uint8_t		cplc[42];
 	uint8_t		iin[16], cin[16];
 	size_t		iin_len, cin_len;
@@ -147,6 +149,8 @@ struct sim_card {
 	uint8_t		 status_p1, status_p2;
 	size_t		 status_next;
 	struct sim_aid	 status_crit;
+	sim_tap_fn	 tap;
+	void		*tap_arg;
 	/* tearing */
 	unsigned	 tear_in;
 	int		 tear_mode;
@@ -162,6 +166,7 @@ int	sim_state_read_file(const char *path, char **out, size_t *len);
 
 /* profile.c */
 int	sim_profile_init(struct sim_state *, const char *name);
+int	sim_profile_keys(struct sim_state *, const struct sim_keys *);
 
 /* lifecycle.c */
 int	sim_lc_card_allowed(uint8_t from, uint8_t to);

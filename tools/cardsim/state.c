@@ -131,6 +131,9 @@ put_card(cJSON *o, const struct sim_state *st)
 	    put_num(o, "status_page", (double)st->status_page) ||
 	    put_num(o, "auth_limit", st->auth_limit))
 		return SIM_ERR_NOMEM;
+	if (st->challenge_len != 0 &&
+	    put_hex(o, "challenge", st->challenge, st->challenge_len))
+		return SIM_ERR_NOMEM;
 	return 0;
 }
 
@@ -304,6 +307,11 @@ get_card(const cJSON *o, struct sim_state *st)
 	    get_num(o, "auth_limit", 1000, &lim))
 		return SIM_ERR_FORMAT;
 	if ((proto != 2 && proto != 3) || (s != 8 && s != 16) || page < 64)
+		return SIM_ERR_FORMAT;
+	/* Optional: a fixed card challenge (sim_card_open_keys). */
+	if (cJSON_GetObjectItemCaseSensitive(o, "challenge") != NULL &&
+	    get_hex(o, "challenge", st->challenge, proto == 3 ? (size_t)s : 6,
+	    proto == 3 ? (size_t)s : 6, &st->challenge_len))
 		return SIM_ERR_FORMAT;
 	memcpy(st->profile, p->valuestring, strlen(p->valuestring) + 1);
 	st->lifecycle = (uint8_t)lc;

@@ -27,9 +27,12 @@ fx_open_card(struct fx *f, const char *profile, size_t mem, size_t page)
 	f->s = strstr(profile, "s16") ? 16 : 8;
 	f->i = f->proto == 2 ? (strstr(profile, "i55") ? 0x55 : 0x15) :
 	    strstr(profile, "i00") ? 0x00 : strstr(profile, "i10") ? 0x10 :
-	    0x70;
+	    strstr(profile, "i30") ? 0x30 : 0x70;
 	f->kvn = f->proto == 2 ? 0x01 : 0x30;
-	f->level = f->proto == 3 && (f->i & 0x20) ? 0x33 : 0x03;
+	/* the highest level the card's i allows: R-ENC needs i bit 40,
+	 * R-MAC bit 20 */
+	f->level = f->proto == 2 ? 0x03 : (f->i & 0x40) ? 0x33 :
+	    (f->i & 0x20) ? 0x13 : 0x03;
 	sh_default_keys(&f->ks, strstr(profile, "192") ? 24 :
 	    strstr(profile, "256") ? 32 : 16, f->kvn);
 }
@@ -319,6 +322,75 @@ test_scp03_lifecycle(void **state)
 	lifecycle("scp03-aes128-s16", "kaoh_helloworld.cap");
 	lifecycle("scp03-i00", "gppro_Empty_0102030405_8d5ac9e2_2.2.1.cap");
 	lifecycle("scp03-i10", "kaoh_helloworld.cap");
+	lifecycle("scp03-i30", "gppro_Empty_0102030405_8d5ac9e2_2.2.1.cap");
+}
+
+/* SCP03 i = 30: pseudo-random card challenge (from the sequence counter
+ * and the ISD AID, counter in the response), R-MAC but no R-ENC,
+ * announced in the card recognition data. */
+static void
+test_scp03_i30(void **state)
+{
+	static const uint8_t gd66[] = { 0x80, 0xCA, 0x00, 0x66, 0x00 };
+	static const uint8_t iu[] = { 0x80, 0x50, 0x00, 0x00, 0x08, 1, 2, 3,
+	    4, 5, 6, 7, 8, 0x00 };
+	static const uint8_t gs[] = { 0x80, 0xF2, 0x80, 0x02, 0x02, 0x4F,
+	    0x00, 0x00 };
+	struct gp_card_data cd;
+	uint8_t first[8], cc[8], k;
+	struct gp_wr w;
+	size_t rlen = 0;
+	struct fx f;
+
+	fx_open_card(&f, "scp03-i30", 0, 0);
+	assert_int_equal(f.i, 0x30);
+	assert_int_equal(f.level, 0x13);
+	assert_int_equal(sh_select(&f.h, sh_isd, sizeof(sh_isd)), 0);
+	assert_int_equal(sh_sw(&f.h, gd66, sizeof(gd66)), 0x9000);
+	assert_int_equal(gp_card_data_parse(f.h.data, f.h.dlen, &cd), 0);
+	assert_int_equal(cd.nscp, 1);
+	assert_int_equal(cd.scp[0].id, 3);
+	assert_int_equal(cd.scp[0].i, 0x30);
+	/* KDD KVN 03 i challenge(8) cryptogram(8) counter(3); the
+	 * challenge is the one a host predicts for the counter */
+	for (k = 1; k <= 2; k++) {
+		assert_int_equal(sh_sw(&f.h, iu, sizeof(iu)), 0x9000);
+		assert_int_equal(f.h.dlen, 32);
+		assert_int_equal(f.h.data[10], 0x30);
+		assert_int_equal(f.h.data[11], 0x03);
+		assert_int_equal(f.h.data[12], 0x30);
+		assert_memory_equal(f.h.data + 29, ((uint8_t[]){ 0, 0, k }),
+		    3);
+		assert_int_equal(gp_scp03_card_challenge(f.ks.enc, 16, 8, k,
+		    sh_isd, sizeof(sh_isd), cc), 0);
+		assert_memory_equal(f.h.data + 13, cc, 8);
+		if (k == 2)
+			assert_memory_not_equal(f.h.data + 13, first, 8);
+		memcpy(first, f.h.data + 13, 8);
+	}
+	/* level 13: a 9000 answer is data ‖ R-MAC (8) ‖ SW, and verifies */
+	fx_auth(&f);
+	assert_int_equal(f.h.scp.level, 0x13);
+	gp_wr_init(&w, f.h.wire, sizeof(f.h.wire));
+	assert_int_equal(gp_scp_wrap(&f.h.scp, gs, sizeof(gs), &w), 0);
+	assert_int_equal(sim_card_transmit(f.card, w.p, w.len, f.h.rsp,
+	    sizeof(f.h.rsp), &rlen), 0);
+	gp_wr_init(&w, f.h.plain, sizeof(f.h.plain));
+	assert_int_equal(gp_scp_unwrap(&f.h.scp, f.h.rsp, rlen, &w), 0);
+	assert_true(w.len > 2);
+	assert_int_equal(rlen, w.len + 8);
+	assert_int_equal(w.p[w.len - 2], 0x90);
+	/* a tampered R-MAC is caught */
+	gp_wr_init(&w, f.h.wire, sizeof(f.h.wire));
+	assert_int_equal(gp_scp_wrap(&f.h.scp, gs, sizeof(gs), &w), 0);
+	assert_int_equal(sim_card_transmit(f.card, w.p, w.len, f.h.rsp,
+	    sizeof(f.h.rsp), &rlen), 0);
+	f.h.rsp[rlen - 3] ^= 1;
+	gp_wr_init(&w, f.h.plain, sizeof(f.h.plain));
+	assert_int_not_equal(gp_scp_unwrap(&f.h.scp, f.h.rsp, rlen, &w), 0);
+	/* R-ENC is not offered: libgp's host will not ask for level 33 */
+	assert_int_not_equal(sh_open(&f.h, 3, 0x30, 8, 0, &f.ks, 0x33), 0);
+	fx_close(&f);
 }
 
 static void
@@ -609,6 +681,7 @@ main(void)
 		cmocka_unit_test(test_status_words),
 		cmocka_unit_test(test_scp03_lifecycle),
 		cmocka_unit_test(test_scp02_lifecycle),
+		cmocka_unit_test(test_scp03_i30),
 		cmocka_unit_test(test_library_imports),
 		cmocka_unit_test(test_malformed_load),
 		cmocka_unit_test(test_memory_full),
