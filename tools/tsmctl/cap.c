@@ -284,5 +284,7 @@ tsmctl_cap(int argc, char **argv)
 		return cmd_info(argc, argv);
 	if (strcmp(argv[0], "loadfile") == 0)
 		return cmd_loadfile(argc, argv);
+	if (strcmp(argv[0], "verify") == 0)
+		return tsmctl_cap_verify(argc, argv);
 	return usage();
 }

@@ -11,6 +11,7 @@ int	tsmctl_vectors(int, char **);	/* vectors.c */
 int	tsmctl_cap(int, char **);	/* cap.c */
 int	tsmctl_demo(int, char **);	/* demo.c */
 int	tsmctl_keys(int, char **);	/* cmd_keys.c */
+int	tsmctl_cap_verify(int, char **);	/* cmd_capverify.c */
 int	tsmctl_db(int, char **);	/* cmd_store.c */
 int	tsmctl_inventory(int, char **);	/* cmd_store.c */
 int	tsmctl_card(int, char **);	/* cmd_store.c */

@@ -1,0 +1,454 @@
+/*
+ * libtsmkeys: one request, one answer, over the keyd socket. A dropped
+ * connection fails the call cleanly (KEYS_ERR_IO) and the next call
+ * reconnects. Answers are parsed through gp_rd like any outside bytes.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gp/buf.h"
+#include "gp/err.h"
+#include "keys.h"
+#include "keys_proto.h"
+
+void
+keys_init(struct keys_client *c, const char *path, int timeout_ms)
+{
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	c->timeout_ms = timeout_ms > 0 ? timeout_ms : KEYS_TIMEOUT_MS;
+}
+
+void
+keys_close(struct keys_client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+int
+keys_connect(struct keys_client *c)
+{
+	struct sockaddr_un sa;
+	int fd;
+
+	if (c->fd >= 0)
+		return 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(c->path) >= sizeof(sa.sun_path))
+		return KEYS_ERR_INVAL;
+	memcpy(sa.sun_path, c->path, strlen(c->path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return KEYS_ERR_IO;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return KEYS_ERR_IO;
+	}
+	c->fd = fd;
+	return 0;
+}
+
+/*
+ * Sends req and receives the answer into ans (KEYS_MSG_MAX bytes); rd is
+ * set on the result after the status byte. The caller wipes ans.
+ */
+static int
+call(struct keys_client *c, const struct keys_req *req, uint8_t *ans,
+    struct gp_rd *rd)
+{
+	uint8_t body[KEYS_MSG_MAX];
+	struct gp_wr w;
+	size_t n = 0;
+	uint8_t st;
+	int r;
+
+	gp_rd_init(rd, ans, 0);
+	gp_wr_init(&w, body, sizeof(body));
+	if ((r = keys_req_encode(req, &w)) != 0)
+		goto out;
+	if ((r = keys_connect(c)) != 0)
+		goto out;
+	if ((r = keys_frame_send(c->fd, body, w.len, c->timeout_ms)) != 0 ||
+	    (r = keys_frame_recv(c->fd, ans, KEYS_MSG_MAX, &n,
+	    c->timeout_ms)) != 0) {
+		keys_close(c);	/* stream state unknown: start afresh */
+		goto out;
+	}
+	gp_rd_init(rd, ans, n);
+	if (gp_rd_u8(rd, &st) != 0) {
+		r = KEYS_ERR_PROTO;
+		goto out;
+	}
+	r = st == 0 ? 0 : -(int)st;
+	if (r < -KEYS_ERR_MAX)
+		r = KEYS_ERR_PROTO;
+	/* keyd hangs up on a refused or malformed request: so do we. */
+	if (r == KEYS_ERR_DENIED || r == KEYS_ERR_PROTO ||
+	    r == KEYS_ERR_TOOLARGE)
+		keys_close(c);
+out:
+	gp_wipe(body, sizeof(body));
+	return r;
+}
+
+static int
+done(struct gp_rd *rd, int r)
+{
+	if (r == 0 && gp_rd_left(rd) != 0)
+		return KEYS_ERR_PROTO;
+	return r;
+}
+
+int
+keys_ping(struct keys_client *c)
+{
+	struct keys_req q = { .type = KEYS_REQ_PING };
+	uint8_t ans[KEYS_MSG_MAX];
+	struct gp_rd rd;
+	int r;
+
+	r = done(&rd, call(c, &q, ans, &rd));
+	return r;
+}
+
+static void
+set_label(char *dst, const char *src)
+{
+	snprintf(dst, KEYS_LABEL_MAX + 1, "%s", src != NULL ? src : "");
+}
+
+int
+keys_open_channel(struct keys_client *c, const char *label, uint8_t version,
+    int proto, uint8_t i, uint8_t s, const uint8_t *hc, const uint8_t *rsp,
+    size_t rsplen, struct keys_session *out)
+{
+	struct keys_req q = { .type = KEYS_REQ_OPEN };
+	uint8_t ans[KEYS_MSG_MAX], klen;
+	const uint8_t *hcr;
+	struct gp_rd rd;
+	size_t hn;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	set_label(q.label, label);
+	q.ver = version;
+	q.proto = (uint8_t)proto;
+	q.i = i;
+	q.s = s;
+	q.hc = hc;
+	q.hclen = s;
+	q.rsp = rsp;
+	q.rsplen = rsplen;
+	if ((r = call(c, &q, ans, &rd)) != 0)
+		goto out;
+	if (gp_rd_u8(&rd, &klen) != 0 || klen == 0 || klen > GP_KEY_MAX ||
+	    gp_rd_copy(&rd, out->enc, klen) != 0 ||
+	    gp_rd_copy(&rd, out->mac, klen) != 0 ||
+	    gp_rd_copy(&rd, out->rmac, klen) != 0 ||
+	    gp_rd_lv(&rd, &hcr, &hn) != 0 || hn != s || hn > 16) {
+		r = KEYS_ERR_PROTO;
+		goto out;
+	}
+	memcpy(out->host_cryptogram, hcr, hn);
+	out->len = klen;
+	out->s = hn;
+	r = done(&rd, 0);
+out:
+	if (r != 0)
+		keys_session_wipe(out);
+	gp_wipe(ans, sizeof(ans));
+	return r;
+}
+
+void
+keys_session_wipe(struct keys_session *s)
+{
+	gp_wipe(s, sizeof(*s));
+}
+
+int
+keys_session_start(const struct keys_session *ks, int proto, uint8_t i,
+    uint8_t kvn, const uint8_t *host_challenge, const uint8_t *rsp,
+    size_t rsplen, uint8_t level, struct gp_scp *scp, struct gp_wr *apdu)
+{
+	struct gp_scp_keys k;
+	uint8_t iu[64];
+	struct gp_wr w;
+	int r;
+
+	if (ks->s == 0 || ks->s > 16 || ks->len > GP_KEY_MAX)
+		return KEYS_ERR_INVAL;
+	memset(&k, 0, sizeof(k));
+	memcpy(k.enc, ks->enc, ks->len);
+	memcpy(k.mac, ks->mac, ks->len);
+	memcpy(k.rmac, ks->rmac, ks->len);
+	k.len = ks->len;	/* the DEK stays in keyd (PUT KEY asks it) */
+	gp_wr_init(&w, iu, sizeof(iu));
+	if ((r = gp_scp_host_init(scp, proto, i, (uint8_t)ks->s, kvn,
+	    host_challenge, &w)) != 0) {
+		r = KEYS_ERR_INVAL;
+		goto out;
+	}
+	if ((r = gp_scp_host_auth_session(scp, &k, rsp, rsplen)) != 0) {
+		r = r == GP_ERR_AUTH ? KEYS_ERR_CARD_CRYPTOGRAM : KEYS_ERR_INVAL;
+		goto out;
+	}
+	/* libgp derived the host cryptogram itself: keyd must agree. */
+	if (gp_ct_memcmp(scp->host_cryptogram, ks->host_cryptogram,
+	    ks->s) != 0) {
+		r = KEYS_ERR_INVAL;
+		goto out;
+	}
+	if ((r = gp_scp_host_ext_auth(scp, level, apdu)) != 0)
+		r = r == GP_ERR_SPACE ? KEYS_ERR_TOOLARGE : KEYS_ERR_INVAL;
+out:
+	if (r != 0)
+		gp_scp_free(scp);
+	gp_wipe(&k, sizeof(k));
+	return r;
+}
+
+int
+keys_put_key(struct keys_client *c, const struct keys_putkey_req *p,
+    struct gp_wr *apdu, uint8_t kcvs[9])
+{
+	struct keys_req q = { .type = KEYS_REQ_PUTKEY };
+	uint8_t ans[KEYS_MSG_MAX];
+	const uint8_t *a;
+	struct gp_rd rd;
+	uint16_t n;
+	int r;
+
+	set_label(q.label, p->label);
+	set_label(q.label2, p->new_label);
+	q.ver = p->version;
+	q.proto = (uint8_t)p->proto;
+	q.s = 8;
+	memcpy(q.kdd, p->kdd, GP_KDD_LEN);
+	memcpy(q.seq, p->seq, 2);
+	q.ver2 = p->new_version;
+	q.old_kvn = p->old_kvn;
+	q.new_kvn = p->new_kvn;
+	q.key_id = p->key_id;
+	if ((r = call(c, &q, ans, &rd)) != 0)
+		goto out;
+	if (gp_rd_u16(&rd, &n) != 0 || gp_rd_bytes(&rd, n, &a) != 0 ||
+	    gp_rd_copy(&rd, kcvs, 9) != 0) {
+		r = KEYS_ERR_PROTO;
+		goto out;
+	}
+	if ((r = done(&rd, 0)) != 0)
+		goto out;
+	if (gp_wr_put(apdu, a, n) != 0)
+		r = KEYS_ERR_TOOLARGE;
+out:
+	gp_wipe(ans, sizeof(ans));
+	return r;
+}
+
+int
+keys_card_kcv(struct keys_client *c, const char *label, uint8_t version,
+    const uint8_t kdd[GP_KDD_LEN], uint8_t kcvs[9])
+{
+	struct keys_req q = { .type = KEYS_REQ_CARD_KCV };
+	uint8_t ans[KEYS_MSG_MAX];
+	struct gp_rd rd;
+	int r;
+
+	set_label(q.label, label);
+	q.ver = version;
+	memcpy(q.kdd, kdd, GP_KDD_LEN);
+	if ((r = call(c, &q, ans, &rd)) == 0 && gp_rd_copy(&rd, kcvs, 9) != 0)
+		r = KEYS_ERR_PROTO;
+	return done(&rd, r);
+}
+
+static int
+kcv_answer(struct keys_client *c, const struct keys_req *q, uint8_t kcv[3])
+{
+	uint8_t ans[KEYS_MSG_MAX];
+	struct gp_rd rd;
+	int r;
+
+	if ((r = call(c, q, ans, &rd)) == 0 && gp_rd_copy(&rd, kcv, 3) != 0)
+		r = KEYS_ERR_PROTO;
+	return done(&rd, r);
+}
+
+int
+keys_generate(struct keys_client *c, const char *label, uint8_t version,
+    int role, int method, int alg, size_t len, uint8_t kcv[3])
+{
+	struct keys_req q = { .type = KEYS_REQ_GENERATE };
+
+	if (len > 255)
+		return KEYS_ERR_INVAL;
+	set_label(q.label, label);
+	q.ver = version;
+	q.role = (uint8_t)role;
+	q.method = (uint8_t)method;
+	q.alg = (uint8_t)alg;
+	q.klen = (uint8_t)len;
+	return kcv_answer(c, &q, kcv);
+}
+
+int
+keys_import_components(struct keys_client *c, const char *label,
+    uint8_t version, int role, int method, int alg,
+    const struct keys_component *comp, size_t n, uint8_t kcv[3])
+{
+	struct keys_req q = { .type = KEYS_REQ_IMPORT };
+	size_t k;
+
+	if (n < 2 || n > 3)
+		return KEYS_ERR_INVAL;
+	set_label(q.label, label);
+	q.ver = version;
+	q.role = (uint8_t)role;
+	q.method = (uint8_t)method;
+	q.alg = (uint8_t)alg;
+	q.ncomp = n;
+	for (k = 0; k < n; k++) {
+		q.comp[k] = comp[k].value;
+		q.complen[k] = comp[k].len;
+		memcpy(q.kcv[k], comp[k].kcv, 3);
+	}
+	return kcv_answer(c, &q, kcv);
+}
+
+int
+keys_import_wrapped(struct keys_client *c, const char *label,
+    uint8_t version, int role, int method, int alg, size_t len,
+    const char *tk_label, uint8_t tk_version, const uint8_t *blob,
+    size_t bloblen, const uint8_t kcv[3], uint8_t out_kcv[3])
+{
+	struct keys_req q = { .type = KEYS_REQ_IMPORT_WRAPPED };
+
+	if (len > 255)
+		return KEYS_ERR_INVAL;
+	set_label(q.label, label);
+	set_label(q.label2, tk_label);
+	q.ver = version;
+	q.role = (uint8_t)role;
+	q.method = (uint8_t)method;
+	q.alg = (uint8_t)alg;
+	q.klen = (uint8_t)len;
+	q.ver2 = tk_version;
+	q.blob = blob;
+	q.bloblen = bloblen;
+	memcpy(q.kcv[0], kcv, 3);
+	return kcv_answer(c, &q, out_kcv);
+}
+
+int
+keys_list(struct keys_client *c, struct keys_info *out, size_t cap,
+    size_t *n)
+{
+	struct keys_req q = { .type = KEYS_REQ_LIST };
+	uint8_t ans[KEYS_MSG_MAX];
+	const uint8_t *l;
+	struct gp_rd rd;
+	uint16_t cnt, k;
+	size_t ln;
+	int r;
+
+	*n = 0;
+	if ((r = call(c, &q, ans, &rd)) != 0)
+		return r;
+	if (gp_rd_u16(&rd, &cnt) != 0)
+		return KEYS_ERR_PROTO;
+	for (k = 0; k < cnt; k++) {
+		struct keys_info ki;
+
+		memset(&ki, 0, sizeof(ki));
+		if (gp_rd_lv(&rd, &l, &ln) != 0 || ln > KEYS_LABEL_MAX ||
+		    gp_rd_u8(&rd, &ki.version) != 0 ||
+		    gp_rd_u8(&rd, &ki.role) != 0 ||
+		    gp_rd_u8(&rd, &ki.method) != 0 ||
+		    gp_rd_u8(&rd, &ki.alg) != 0 ||
+		    gp_rd_u8(&rd, &ki.len) != 0 ||
+		    gp_rd_copy(&rd, ki.kcv, 3) != 0)
+			return KEYS_ERR_PROTO;
+		memcpy(ki.label, l, ln);
+		if (*n < cap)
+			out[(*n)++] = ki;
+	}
+	return done(&rd, 0);
+}
+
+int
+keys_hmac(struct keys_client *c, const char *label, uint8_t version,
+    const uint8_t *data, size_t n, uint8_t out[32])
+{
+	struct keys_req q = { .type = KEYS_REQ_HMAC };
+	uint8_t ans[KEYS_MSG_MAX];
+	struct gp_rd rd;
+	int r;
+
+	if (n > KEYS_DATA_MAX)
+		return KEYS_ERR_TOOLARGE;
+	set_label(q.label, label);
+	q.ver = version;
+	q.data = data;
+	q.datalen = n;
+	if ((r = call(c, &q, ans, &rd)) == 0 && gp_rd_copy(&rd, out, 32) != 0)
+		r = KEYS_ERR_PROTO;
+	return done(&rd, r);
+}
+
+static int
+blob_answer(struct keys_client *c, const struct keys_req *q, uint8_t *out,
+    size_t cap, size_t *outlen)
+{
+	uint8_t ans[KEYS_MSG_MAX];
+	const uint8_t *p;
+	struct gp_rd rd;
+	uint16_t n;
+	int r;
+
+	*outlen = 0;
+	if ((r = call(c, q, ans, &rd)) != 0)
+		return r;
+	if (gp_rd_u16(&rd, &n) != 0 || gp_rd_bytes(&rd, n, &p) != 0)
+		return KEYS_ERR_PROTO;
+	if (n > cap)
+		return KEYS_ERR_TOOLARGE;
+	memcpy(out, p, n);
+	*outlen = n;
+	return done(&rd, 0);
+}
+
+int
+keys_sign(struct keys_client *c, const char *label, uint8_t version,
+    const uint8_t *hash, size_t hlen, uint8_t *sig, size_t cap,
+    size_t *siglen)
+{
+	struct keys_req q = { .type = KEYS_REQ_SIGN };
+
+	if (hlen > 64)
+		return KEYS_ERR_INVAL;
+	set_label(q.label, label);
+	q.ver = version;
+	q.data = hash;
+	q.datalen = hlen;
+	return blob_answer(c, &q, sig, cap, siglen);
+}
+
+int
+keys_pubkey(struct keys_client *c, const char *label, uint8_t version,
+    uint8_t *der, size_t cap, size_t *derlen)
+{
+	struct keys_req q = { .type = KEYS_REQ_PUBKEY };
+
+	set_label(q.label, label);
+	q.ver = version;
+	return blob_answer(c, &q, der, cap, derlen);
+}

@@ -1,0 +1,24 @@
+/*
+ * tsm-keyd configuration and the worker loop (server.c), shared by
+ * main.c and the tests.
+ */
+#ifndef KEYD_MAIN_H
+#define KEYD_MAIN_H
+
+#include <sys/types.h>
+
+struct keyd;
+
+struct keyd_cfg {
+	const char	*socket;
+	const char	*module;
+	const char	*token;
+	const char	*audit;
+	uid_t		 allowed_uid;
+	int		 workers;
+	char		 pin[256];
+};
+
+int	keyd_serve(struct keyd *, const struct keyd_cfg *, int lfd);
+
+#endif

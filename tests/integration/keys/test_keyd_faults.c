@@ -1,0 +1,254 @@
+/*
+ * tsm-keyd under faults and hostile callers: wrong PIN, unknown key, a
+ * caller with the wrong uid, keyd killed in the middle of a request (the
+ * client gets a clean error and reconnects to the new keyd), oversized and
+ * garbage frames, and an audit trail that names keys but never holds one.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "gp/buf.h"
+#include "gp/kdf.h"
+#include "keyd_env.h"
+#include "keys.h"
+#include "keys_proto.h"
+
+static struct keyd_env env;
+static struct keys_client cl;
+static const uint8_t mk[16] = { 0xC0, 0xFF, 0xEE, 0x01, 0x23, 0x45, 0x67,
+    0x89, 0xAB, 0xCD, 0xEF, 0x10, 0x32, 0x54, 0x76, 0x98 };
+
+static int
+up(void **state)
+{
+	if (env_setup(&env) != 0 || env_start(&env, NULL) != 0)
+		return -1;
+	keys_init(&cl, env.sock, 3000);
+	return env_import(&cl, "isd", 1, KEYS_ROLE_MASTER, GP_DIV_EMV,
+	    KEYS_ALG_DES3, mk, 16) == 0 ? 0 : -1;
+}
+
+static int
+down(void **state)
+{
+	keys_close(&cl);
+	env_teardown(&env);
+	return 0;
+}
+
+static void
+test_wrong_pin(void **state)
+{
+	struct keyd_env e2 = env;
+	char bad[160];
+	FILE *f;
+	const char *extra[] = { "-P", bad, NULL };
+
+	snprintf(bad, sizeof(bad), "%s/badpin", env.dir);
+	f = fopen(bad, "w");
+	assert_non_null(f);
+	fputs("9999\n", f);
+	fclose(f);
+	snprintf(e2.sock, sizeof(e2.sock), "%s/bad.sock", env.dir);
+	/* keyd refuses to start: exit status 3, nothing listens */
+	assert_int_equal(env_start(&e2, extra), 3);
+	assert_int_not_equal(access(e2.sock, F_OK), 0);
+}
+
+static void
+test_unknown_key(void **state)
+{
+	uint8_t hc[8] = { 0 }, rsp[28] = { 0 }, kcv[9], kdd[10] = { 0 };
+	struct keys_session ks;
+
+	rsp[11] = 0x02;
+	assert_int_equal(keys_open_channel(&cl, "nope", 1, 2, 0x15, 8, hc,
+	    rsp, sizeof(rsp), &ks), KEYS_ERR_NOKEY);
+	assert_int_equal(keys_card_kcv(&cl, "isd", 9, kdd, kcv),
+	    KEYS_ERR_NOKEY);
+	assert_int_equal(keys_card_kcv(&cl, "isd", 1, kdd, kcv), 0);
+}
+
+static void
+test_wrong_uid(void **state)
+{
+	struct keyd_env e2 = env;
+	struct keys_client c2;
+	const char *extra[] = { "-u", "4242", NULL };
+	uint8_t kcv[9], kdd[10] = { 0 };
+
+	snprintf(e2.sock, sizeof(e2.sock), "%s/uid.sock", env.dir);
+	assert_int_equal(env_start(&e2, extra), 0);
+	keys_init(&c2, e2.sock, 3000);
+	assert_int_equal(keys_ping(&c2), KEYS_ERR_DENIED);
+	assert_int_equal(keys_card_kcv(&c2, "isd", 1, kdd, kcv),
+	    KEYS_ERR_DENIED);
+	keys_close(&c2);
+	env_stop(&e2);
+}
+
+static void
+test_killed_mid_request(void **state)
+{
+	uint8_t kcv[9], kdd[10] = { 0 };
+	struct timespec ts = { 0, 300 * 1000 * 1000 };
+	pid_t helper, keyd = env.pid;
+
+	assert_int_equal(keys_ping(&cl), 0);
+	/* Freeze keyd so the request is in flight, then kill it. */
+	assert_int_equal(kill(-keyd, SIGSTOP), 0);
+	if ((helper = fork()) == 0) {
+		nanosleep(&ts, NULL);
+		kill(-keyd, SIGKILL);
+		kill(-keyd, SIGCONT);
+		_exit(0);
+	}
+	assert_true(helper > 0);
+	assert_int_equal(keys_card_kcv(&cl, "isd", 1, kdd, kcv), KEYS_ERR_IO);
+	assert_int_equal(cl.fd, -1);	/* dropped, not left out of step */
+	waitpid(helper, NULL, 0);
+	waitpid(keyd, NULL, 0);
+	env.pid = 0;
+	assert_int_equal(keys_ping(&cl), KEYS_ERR_IO);	/* nobody there */
+	assert_int_equal(env_start(&env, NULL), 0);
+	/* the same client reconnects on its own */
+	assert_int_equal(keys_card_kcv(&cl, "isd", 1, kdd, kcv), 0);
+}
+
+static int
+raw_connect(void)
+{
+	struct sockaddr_un sa;
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	assert_true(strlen(env.sock) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, env.sock, strlen(env.sock) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+static void
+test_oversized(void **state)
+{
+	uint8_t hdr[4] = { 0x00, 0x01, 0x86, 0xA0 }, ans[64];
+	size_t n;
+	int fd = raw_connect();
+
+	assert_int_equal(write(fd, hdr, 4), 4);
+	assert_int_equal(keys_frame_recv(fd, ans, sizeof(ans), &n, 3000), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(-(int)ans[0], KEYS_ERR_TOOLARGE);
+	assert_int_equal(read(fd, ans, sizeof(ans)), 0);	/* closed */
+	close(fd);
+	assert_int_equal(keys_ping(&cl), 0);
+}
+
+static void
+test_garbage(void **state)
+{
+	static const uint8_t bad[][8] = {
+		{ 0xEE },			/* unknown type */
+		{ 0x00 },			/* type zero */
+		{ KEYS_REQ_OPEN, 0x03, 'i' },	/* truncated label */
+		{ KEYS_REQ_CARD_KCV, 0x00 },	/* empty label */
+		{ KEYS_REQ_PING, 0x00 },	/* trailing byte */
+		{ KEYS_REQ_CARD_KCV, 0x02, 'a', '\n', 1 },	/* bad char */
+	};
+	uint8_t body[600], ans[KEYS_MSG_MAX];
+	size_t i, n, len;
+	unsigned seed = 1234;
+	int fd, answered = 0;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fd = raw_connect();
+		len = i == 0 || i == 1 ? 1 : i == 4 ? 2 : i == 2 ? 3 :
+		    i == 3 ? 2 : 5;
+		assert_int_equal(keys_frame_send(fd, bad[i], len, 3000), 0);
+		assert_int_equal(keys_frame_recv(fd, ans, sizeof(ans), &n,
+		    3000), 0);
+		assert_int_equal(n, 1);
+		assert_int_equal(-(int)ans[0], KEYS_ERR_PROTO);
+		close(fd);
+	}
+	/* random bodies: every one gets an answer or a close, keyd lives */
+	for (i = 0; i < 300; i++) {
+		len = 1 + (size_t)(rand_r(&seed) % sizeof(body));
+		for (n = 0; n < len; n++)
+			body[n] = (uint8_t)rand_r(&seed);
+		body[0] = (uint8_t)(1 + i % (KEYS_REQ_MAX + 2));
+		fd = raw_connect();
+		assert_int_equal(keys_frame_send(fd, body, len, 3000), 0);
+		if (keys_frame_recv(fd, ans, sizeof(ans), &n, 3000) == 0 &&
+		    n >= 1)
+			answered++;
+		close(fd);
+	}
+	assert_int_equal(answered, 300);
+	assert_int_equal(keys_ping(&cl), 0);
+}
+
+static void
+test_audit(void **state)
+{
+	char line[512], hex[33], comp[33];
+	uint8_t r[16];
+	FILE *f;
+	size_t i;
+	int lines = 0, opens = 0, denied = 0;
+
+	gp_hex_encode(mk, 16, hex);
+	for (i = 0; i < 16; i++)
+		r[i] = (uint8_t)(mk[i] ^ (uint8_t)(0x5A + 7 * i));
+	gp_hex_encode(r, 16, comp);
+	f = fopen(env.audit, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lines++;
+		assert_null(strstr(line, hex));
+		assert_null(strstr(line, comp));
+		if (strstr(line, "req=open key=nope/1") != NULL &&
+		    strstr(line, "no such key") != NULL)
+			opens++;
+		if (strstr(line, "uid=") != NULL &&
+		    strstr(line, "caller not allowed") != NULL)
+			denied++;
+	}
+	fclose(f);
+	assert_true(lines > 300);
+	assert_int_equal(opens, 1);
+	assert_true(denied >= 2);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_wrong_pin),
+		cmocka_unit_test(test_unknown_key),
+		cmocka_unit_test(test_wrong_uid),
+		cmocka_unit_test(test_killed_mid_request),
+		cmocka_unit_test(test_oversized),
+		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_audit),
+	};
+
+	return cmocka_run_group_tests(tests, up, down);
+}
