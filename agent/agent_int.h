@@ -1,0 +1,122 @@
+/*
+ * libtsmagent internals: shared by the library's files and its unit
+ * tests, never installed.
+ */
+#ifndef AGENT_AGENT_INT_H
+#define AGENT_AGENT_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "agent.h"
+#include "gp/buf.h"
+
+/* ---- protocol constants (docs/protocol/agent.md) ---- */
+#define AGENT_PATH_DEFAULT	"/gp/v1/admin"
+#define AGENT_PROTOCOL		"globalplatform-remote-admin/1.0"
+#define AGENT_CT_REQUEST \
+	"application/vnd.globalplatform.card-content-mgt-response;version=1.0"
+#define AGENT_CT_RESPONSE \
+	"application/vnd.globalplatform.card-content-mgt;version=1.0"
+
+#define AGENT_BODY_MAX		(1024 * 1024)	/* both directions */
+#define AGENT_HEAD_MAX		(16 * 1024)	/* status line + headers */
+#define AGENT_HEADERS_MAX	64
+#define AGENT_SESSION_MAX	128
+#define AGENT_RESULT_MAX	200
+#define AGENT_SCRIPT_MAX	255	/* "80 01 executed" is one byte */
+#define AGENT_EXCHANGES_MAX	16	/* per session: the TSM needs 3 */
+
+/* ---- url.c ---- */
+struct agent_url {
+	char	host[256];
+	char	port[6];
+	char	path[256];
+};
+int	agent_url_parse(const char *, struct agent_url *);
+
+/* ---- http.c: a bounded HTTP/1.1 response parser ---- */
+struct agent_http_rsp {
+	int		 status;		/* 100..599 */
+	int		 close;			/* Connection: close */
+	int		 proto_ok;		/* X-Admin-Protocol matched */
+	int		 ctype_ok;		/* script media type */
+	char		 session[AGENT_SESSION_MAX + 1];	/* "" absent */
+	char		 result[AGENT_RESULT_MAX + 1];	/* cleaned */
+	const uint8_t	*body;			/* into the caller's bytes */
+	size_t		 body_len;
+	size_t		 total;			/* head + body */
+};
+
+/*
+ * Parses the response at the start of p[0..n). 0: complete (rsp filled,
+ * rsp->total bytes used); 1: incomplete, read more; else a negative
+ * agent_err (AGENT_ERR_TOOBIG as soon as the head or a Content-Length
+ * exceeds the caps, before any body is read).
+ */
+int	agent_http_parse(const uint8_t *, size_t, struct agent_http_rsp *);
+
+/* ---- tls.c: one HTTPS connection ---- */
+struct agent_conn {
+	SSL_CTX		*ctx;
+	SSL		*ssl;
+	SSL_SESSION	*resume;	/* for the next handshake */
+	BIO_METHOD	*meth;		/* send(MSG_NOSIGNAL): no SIGPIPE */
+	int		 fd;
+	int		 used;		/* a response was read on it */
+};
+
+int	agent_tls_ctx(const struct agent_config *, SSL_CTX **);
+int	agent_conn_open(struct agent_conn *, const struct agent_url *,
+	    int timeout_ms);
+void	agent_conn_close(struct agent_conn *);
+int	agent_conn_write(struct agent_conn *, const uint8_t *, size_t);
+/* Reads one whole response into w (which owns the bytes rsp points to). */
+int	agent_conn_read(struct agent_conn *, struct gp_wr *,
+	    struct agent_http_rsp *);
+int	agent_cert_cn(const char *cert, char *out, size_t cap);
+
+/* ---- exec.c: one command script on the card ---- */
+enum agent_script_status {
+	AGENT_SS_OK = 0,
+	AGENT_SS_SECURITY,
+	AGENT_SS_UNKNOWN_APP,
+	AGENT_SS_CARD_REMOVED,
+	AGENT_SS_LINK,
+};
+const char *agent_script_status_name(enum agent_script_status);
+
+struct agent_exec {
+	unsigned	 executed;	/* commands run, the failing one too */
+	uint16_t	 last_sw;
+	enum agent_script_status status;
+	int		 card_err;	/* the card link's error, 0: none */
+};
+
+/*
+ * Runs the command script (AA ...) on the card and writes the response
+ * script (AB ...) to out. A script that does not decode is answered with
+ * executed 0 and a Bad format TLV (TS 102 226), not run at all.
+ */
+int	agent_exec_script(const struct agent_card *, const uint8_t *, size_t,
+	    struct gp_wr *out, struct agent_exec *);
+
+/* ---- backoff.c ---- */
+/* Delay before retry number attempt (0-based): equal jitter. */
+unsigned agent_backoff_ms(unsigned base, unsigned max, unsigned attempt,
+	    uint32_t rnd);
+
+/* ---- agent.c ---- */
+struct agent {
+	struct agent_config	 cfg;
+	struct agent_url	 url;
+	struct agent_conn	 conn;
+	char			 id[65];
+};
+
+void	agent_logf(const struct agent *, int, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,161 @@
+/*
+ * tsm-agent: relays a card between a reader (PC/SC) or the in-process
+ * virtual card and the TSM over HTTPS, and tells the cardholder, in plain
+ * words on stdout, what happened. Logs (-v) go to stderr.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "links.h"
+
+struct opts {
+	struct agent_config	 cfg;
+	const char		*reader;
+	char			*sim;		/* PROFILE[,STATE.json] */
+	int			 once;
+	int			 verbose;
+	int			 wait_ms;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: tsm-agent --server https://HOST[:PORT][/PATH] --cert FILE "
+	    "--key FILE --ca FILE\n"
+	    "                 [--reader NAME | --sim PROFILE[,STATE.json]] "
+	    "[--once] [--wait MS] [-v]\n");
+	exit(2);
+}
+
+static void
+log_stderr(void *arg, int level, const char *msg)
+{
+	const struct opts *o = arg;
+
+	if (level <= o->verbose)
+		fprintf(stderr, "tsm-agent: %s\n", msg);
+}
+
+static void
+parse(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "server", required_argument, NULL, 's' },
+		{ "cert", required_argument, NULL, 'c' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "ca", required_argument, NULL, 'a' },
+		{ "reader", required_argument, NULL, 'r' },
+		{ "sim", required_argument, NULL, 'S' },
+		{ "once", no_argument, NULL, '1' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->wait_ms = -1;
+	while ((ch = getopt_long(argc, argv, "v", lo, NULL)) != -1) {
+		switch (ch) {
+		case 's': o->cfg.server = optarg; break;
+		case 'c': o->cfg.cert = optarg; break;
+		case 'k': o->cfg.key = optarg; break;
+		case 'a': o->cfg.ca = optarg; break;
+		case 'r': o->reader = optarg; break;
+		case 'S': o->sim = optarg; break;
+		case '1': o->once = 1; break;
+		case 'w': o->wait_ms = atoi(optarg); break;
+		case 'v': o->verbose++; break;
+		default: usage();
+		}
+	}
+	if (optind != argc || o->cfg.server == NULL || o->cfg.cert == NULL ||
+	    o->cfg.key == NULL || o->cfg.ca == NULL ||
+	    (o->reader != NULL && o->sim != NULL))
+		usage();
+	o->cfg.log = log_stderr;
+	o->cfg.arg = o;
+}
+
+/* Resident memory after a session, for docs/BENCHMARKS.md. */
+static void
+print_rss(void)
+{
+	char line[128];
+	FILE *f;
+
+	if ((f = fopen("/proc/self/status", "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "VmRSS:", 6) == 0 ||
+		    strncmp(line, "VmHWM:", 6) == 0 ||
+		    strncmp(line, "RssAnon:", 8) == 0 ||
+		    strncmp(line, "RssFile:", 8) == 0)
+			fprintf(stderr, "tsm-agent: %s", line);
+	fclose(f);
+}
+
+static int
+open_link(struct opts *o, struct agent_pcsc **pc, struct agent_sim **sim,
+    struct agent_card *card)
+{
+	char *state;
+	int r;
+
+	if (o->sim != NULL) {
+		if ((state = strchr(o->sim, ',')) != NULL)
+			*state++ = '\0';
+		if ((r = agent_sim_new(o->sim, state, sim)) != 0)
+			return r;
+		agent_sim_card(*sim, card);
+		o->once = 1;	/* a virtual card never leaves */
+		return 0;
+	}
+	if ((r = agent_pcsc_new(o->reader, pc)) != 0)
+		return r;
+	agent_pcsc_card(*pc, card);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o;
+	struct agent *a = NULL;
+	struct agent_pcsc *pc = NULL;
+	struct agent_sim *sim = NULL;
+	struct agent_card card;
+	struct agent_outcome out;
+	int r;
+
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	parse(argc, argv, &o);
+	if ((r = agent_new(&o.cfg, &a)) != 0 ||
+	    (r = open_link(&o, &pc, &sim, &card)) != 0) {
+		fprintf(stderr, "tsm-agent: %s\n", agent_strerror(r));
+		printf("%s\n", agent_message(r));
+		goto out;
+	}
+	for (;;) {
+		if (card.ops->present(card.ctx, 0) != 1)
+			printf("Place your card on the reader.\n");
+		r = agent_serve_card(a, &card, o.wait_ms, &out);
+		printf("%s\n", out.message);
+		if (o.verbose)
+			print_rss();
+		if (o.once || (r != 0 && r == AGENT_ERR_CARD))
+			break;
+		if (pc != NULL && agent_pcsc_wait_removed(pc, -1) < 0)
+			break;
+	}
+ out:
+	agent_pcsc_free(pc);
+	agent_sim_free(sim);
+	agent_free(a);
+	return r == 0 ? 0 : 1;
+}
