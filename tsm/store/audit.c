@@ -18,12 +18,12 @@
 
 static const char sql_head_sqlite[] =
     "SELECT seq, hash FROM audit_head WHERE id = 1";
-static const char sql_head_mariadb[] =
+const char tsm_sql_audit_head_lock[] =
     "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE";
-static const char sql_insert[] =
+const char tsm_sql_audit_insert[] =
     "INSERT INTO audit_log (seq, at, actor, action, object, detail, alg,"
     " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
-static const char sql_update_head[] =
+const char tsm_sql_audit_update_head[] =
     "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1";
 
 static int
@@ -44,8 +44,6 @@ sha256_link(void *ctx, const uint8_t prev[32], const uint8_t *rec,
 	EVP_MD_CTX_free(md);
 	return ok ? 0 : TSM_STORE_ERR_CRYPTO;
 }
-
-void	tsm_audit_default(struct tsm_audit_hasher *);
 
 void
 tsm_audit_default(struct tsm_audit_hasher *h)
@@ -112,6 +110,23 @@ tsm_audit_record(int64_t seq, int64_t at, const char *actor,
 	return r;
 }
 
+int
+tsm_audit_link(const struct tsm_audit_hasher *hs, int64_t seq, int64_t at,
+    const uint8_t prev[32], const char *actor, const char *action,
+    const char *object, const char *detail, uint8_t link[32])
+{
+	uint8_t *rec = NULL;
+	size_t len;
+	int r;
+
+	if ((r = tsm_audit_record(seq, at, actor, action, object, detail,
+	    &rec, &len)) != 0)
+		return r;
+	r = hs->link(hs->ctx, prev, rec, len, link);
+	free(rec);
+	return r;
+}
+
 struct head {
 	int64_t	seq;
 	uint8_t	hash[32];
@@ -135,7 +150,7 @@ static int
 read_head(struct tsm_store *s, int lock, struct head *h)
 {
 	const char *sql = lock && s->be->dialect == TSM_DIALECT_MARIADB ?
-	    sql_head_mariadb : sql_head_sqlite;
+	    tsm_sql_audit_head_lock : sql_head_sqlite;
 	int r;
 
 	memset(h, 0, sizeof(*h));
@@ -150,8 +165,7 @@ tsm_audit_append_tx(struct tsm_store *s, const char *actor,
 {
 	struct head h;
 	struct tsm_val v[9];
-	uint8_t *rec = NULL, link[32];
-	size_t len;
+	uint8_t link[32];
 	int64_t at = tsm_now_ms();
 	int r;
 
@@ -162,11 +176,9 @@ tsm_audit_append_tx(struct tsm_store *s, const char *actor,
 		return TSM_STORE_ERR_TOOLARGE;
 	if ((r = read_head(s, 1, &h)) != 0)
 		return r;
-	if ((r = tsm_audit_record(h.seq + 1, at, actor, action, object,
-	    detail, &rec, &len)) != 0)
+	if ((r = tsm_audit_link(&s->hasher, h.seq + 1, at, h.hash, actor,
+	    action, object, detail, link)) != 0)
 		return r;
-	if ((r = s->hasher.link(s->hasher.ctx, h.hash, rec, len, link)) != 0)
-		goto out;
 	v[0] = tsm_v_int(h.seq + 1);
 	v[1] = tsm_v_int(at);
 	v[2] = tsm_v_text(actor);
@@ -176,14 +188,12 @@ tsm_audit_append_tx(struct tsm_store *s, const char *actor,
 	v[6] = tsm_v_text(s->hasher.alg);
 	v[7] = tsm_v_blob(h.hash, 32);
 	v[8] = tsm_v_blob(link, 32);
-	if ((r = s->be->exec(s->db, sql_insert, v, 9, NULL, NULL)) != 0)
-		goto out;
+	if ((r = s->be->exec(s->db, tsm_sql_audit_insert, v, 9, NULL,
+	    NULL)) != 0)
+		return r;
 	v[0] = tsm_v_int(h.seq + 1);
 	v[1] = tsm_v_blob(link, 32);
-	r = s->be->exec(s->db, sql_update_head, v, 2, NULL, NULL);
- out:
-	free(rec);
-	return r;
+	return s->be->exec(s->db, tsm_sql_audit_update_head, v, 2, NULL, NULL);
 }
 
 struct append_args {

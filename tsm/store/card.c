@@ -15,8 +15,8 @@
     " FROM cards c JOIN products p ON p.id = c.product_id" \
     " LEFT JOIN batches b ON b.id = c.batch_id"
 
-static const char sql_get[] = CARD_COLS " WHERE c.csn = ?";
-static const char sql_get_lock[] = CARD_COLS " WHERE c.csn = ? FOR UPDATE";
+const char tsm_sql_card_get[] = CARD_COLS " WHERE c.csn = ?";
+const char tsm_sql_card_get_lock[] = CARD_COLS " WHERE c.csn = ? FOR UPDATE";
 static const char sql_list[] = CARD_COLS
     " WHERE c.id > ? AND (? IS NULL OR c.state = ?)"
     " AND (? IS NULL OR b.name = ?) ORDER BY c.id LIMIT ?";
@@ -36,8 +36,8 @@ opt_int(const struct tsm_val *v, int64_t dflt)
 	return v->t == TSM_V_INT ? v->i : dflt;
 }
 
-static int
-card_row(void *arg, const struct tsm_val *c, size_t n)
+int
+tsm_card_row(void *arg, const struct tsm_val *c, size_t n)
 {
 	struct tsm_card *k = arg;
 	char state[20];
@@ -73,12 +73,12 @@ tsm_card_load_tx(struct tsm_store *s, const char *csn, int for_update,
 {
 	struct tsm_val v = tsm_v_text(csn);
 	const char *sql = for_update && s->be->dialect == TSM_DIALECT_MARIADB ?
-	    sql_get_lock : sql_get;
+	    tsm_sql_card_get_lock : tsm_sql_card_get;
 	int r;
 
 	if (csn == NULL || *csn == '\0')
 		return TSM_STORE_ERR_INVAL;
-	r = s->be->query(s->db, sql, &v, 1, card_row, k);
+	r = s->be->query(s->db, sql, &v, 1, tsm_card_row, k);
 	if (r == 1)
 		return 0;
 	return r == 0 ? TSM_STORE_ERR_NOTFOUND : r;
@@ -123,7 +123,7 @@ list_row(void *arg, const struct tsm_val *c, size_t n)
 	struct tsm_card k;
 	int r;
 
-	if ((r = card_row(&k, c, n)) != 1)
+	if ((r = tsm_card_row(&k, c, n)) != 1)
 		return r;
 	return a->fn(a->arg, &k);
 }

@@ -4,9 +4,13 @@
  * rows), each committed together with an audit record naming its rows
  * and their digest, so a crash leaves a chunk whole or absent. Bad rows
  * are reported by line and reason; unless skip_bad, any bad row rolls
- * the whole import back.
+ * the whole import back. Cards go in TSM_IMPORT_BATCH rows per INSERT;
+ * when one of them is a duplicate the statement is undone whole (both
+ * databases roll a failed statement back) and the batch goes again one
+ * row at a time, so the bad row is named by its line.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -24,6 +28,18 @@ static const char sql_card_add[] =
     "INSERT INTO cards (csn, iin, cin, kdd, product_id, batch_id,"
     " transport_kv, state, updated)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, 'manufactured', ?)";
+#define ROW1	"(?, ?, ?, ?, ?, ?, ?, 'manufactured', ?)"
+#define ROW2	ROW1 ", " ROW1
+#define ROW4	ROW2 ", " ROW2
+#define ROW8	ROW4 ", " ROW4
+#define ROW16	ROW8 ", " ROW8
+#define ROW32	ROW16 ", " ROW16
+#define ROW64	ROW32 ", " ROW32
+#define CARD_VALS	8
+static const char sql_card_add_batch[] =
+    "INSERT INTO cards (csn, iin, cin, kdd, product_id, batch_id,"
+    " transport_kv, state, updated) VALUES " ROW64;
+_Static_assert(TSM_IMPORT_BATCH == 64, "sql_card_add_batch has 64 rows");
 
 static int
 id_row(void *arg, const struct tsm_val *c, size_t n)
@@ -75,25 +91,106 @@ resolve(struct tsm_import *im, const struct tsm_import_row *row)
 	return 0;
 }
 
-static int
-insert_card(struct tsm_import *im, const struct tsm_import_row *row)
+static void
+card_vals(struct tsm_import *im, const struct tsm_import_pending *p,
+    struct tsm_val *v)
 {
-	struct tsm_val v[8];
-
-	v[0] = tsm_v_text(row->csn);
-	v[1] = tsm_v_text(row->iin);
-	v[2] = tsm_v_text(row->cin);
-	v[3] = tsm_v_text(row->kdd);
-	v[4] = tsm_v_int(im->product_id);
-	v[5] = tsm_v_int(im->batch_id);
-	v[6] = row->tkv >= 0 ? tsm_v_int(row->tkv) : tsm_v_text(NULL);
+	v[0] = tsm_v_text(p->row.csn);
+	v[1] = tsm_v_text(p->row.iin);
+	v[2] = tsm_v_text(p->row.cin);
+	v[3] = tsm_v_text(p->row.kdd);
+	v[4] = tsm_v_int(p->product_id);
+	v[5] = tsm_v_int(p->batch_id);
+	v[6] = p->row.tkv >= 0 ? tsm_v_int(p->row.tkv) : tsm_v_text(NULL);
 	v[7] = tsm_v_int(im->now);
-	return im->s->be->exec(im->s->db, sql_card_add, v, 8, NULL, NULL);
 }
+
+/* A row is in: it counts for its chunk's audit record. */
+static void
+account(struct tsm_import *im, const struct tsm_import_row *row)
+{
+	if (im->chunk_rows++ == 0)
+		snprintf(im->first_csn, sizeof(im->first_csn), "%s", row->csn);
+	snprintf(im->last_csn, sizeof(im->last_csn), "%s", row->csn);
+	EVP_DigestUpdate(im->md, row->csn, strlen(row->csn) + 1);
+}
+
+static void
+dup_row(struct tsm_import *im, const struct tsm_import_pending *p)
+{
+	char why[300];
+
+	snprintf(why, sizeof(why), "csn %s is already in the store",
+	    p->row.csn);
+	tsm_import_bad(im, p->line, why);
+	im->failed = !im->o->skip_bad;
+}
+
+/* Writes the pending rows: one INSERT for a full batch, else one each. */
+static int
+flush(struct tsm_import *im)
+{
+	struct tsm_val v[CARD_VALS];
+	int i, n = im->npend, r;
+
+	if (n == 0)
+		return 0;
+	im->npend = 0;
+	if (n == TSM_IMPORT_BATCH) {
+		for (i = 0; i < n; i++)
+			card_vals(im, &im->pend[i], im->vals + i * CARD_VALS);
+		r = im->s->be->exec(im->s->db, sql_card_add_batch, im->vals,
+		    (size_t)n * CARD_VALS, NULL, NULL);
+		if (r != TSM_STORE_ERR_EXISTS) {
+			for (i = 0; r == 0 && i < n; i++)
+				account(im, &im->pend[i].row);
+			return r;
+		}
+		/* a duplicate: undone whole; row by row to name it */
+	}
+	for (i = 0; i < n; i++) {
+		card_vals(im, &im->pend[i], v);
+		r = im->s->be->exec(im->s->db, sql_card_add, v, CARD_VALS,
+		    NULL, NULL);
+		if (r == TSM_STORE_ERR_EXISTS)
+			dup_row(im, &im->pend[i]);
+		else if (r != 0)
+			return r;
+		else
+			account(im, &im->pend[i].row);
+	}
+	return 0;
+}
+
+static int
+queue_card(struct tsm_import *im, uint64_t line,
+    const struct tsm_import_row *row)
+{
+	struct tsm_import_pending *p;
+
+	if (im->pend == NULL) {
+		im->pend = calloc(TSM_IMPORT_BATCH, sizeof(*im->pend));
+		im->vals = calloc(TSM_IMPORT_BATCH * CARD_VALS,
+		    sizeof(*im->vals));
+		if (im->pend == NULL || im->vals == NULL)
+			return TSM_STORE_ERR_NOMEM;
+	}
+	p = &im->pend[im->npend++];
+	p->row = *row;
+	p->line = line;
+	p->product_id = im->product_id;
+	p->batch_id = im->batch_id;
+	return im->npend == TSM_IMPORT_BATCH ? flush(im) : 0;
+}
+
+static int flush(struct tsm_import *);
 
 void
 tsm_import_bad(struct tsm_import *im, uint64_t line, const char *why)
 {
+	/* rows before this one first: bad rows are reported in line order */
+	if (im->npend > 0 && im->flush_err == 0)
+		im->flush_err = flush(im);
 	im->res->bad++;
 	if (im->o->bad_row != NULL && im->res->bad <= im->max_bad)
 		im->o->bad_row(im->o->arg, line, why);
@@ -126,6 +223,10 @@ end_chunk(struct tsm_import *im)
 
 	if (!im->in_tx)
 		return 0;
+	if ((r = flush(im)) != 0)
+		return r;
+	if (im->failed)
+		return 0;	/* a duplicate in the last rows: no commit */
 	if (EVP_DigestFinal_ex(im->md, d, &dl) != 1)
 		return TSM_STORE_ERR_CRYPTO;
 	gp_hex_encode(d, 32, hex);
@@ -169,12 +270,14 @@ tsm_import_row_add(struct tsm_import *im, uint64_t line,
 	int r;
 
 	im->res->rows++;
+	if (im->flush_err != 0)
+		return im->flush_err;
 	if (im->failed)
 		r = check_only(im, row);	/* reporting every bad row */
 	else if ((r = begin_chunk(im)) != 0)
 		return r;
 	else if ((r = resolve(im, row)) == 0)
-		r = insert_card(im, row);
+		r = queue_card(im, line, row);
 	if (r == TSM_STORE_ERR_NOTFOUND || r == TSM_STORE_ERR_EXISTS) {
 		snprintf(why, sizeof(why), r == TSM_STORE_ERR_EXISTS ?
 		    "csn %s is already in the store" : "unknown product "
@@ -186,11 +289,8 @@ tsm_import_row_add(struct tsm_import *im, uint64_t line,
 	}
 	if (r != 0 || im->failed)
 		return r;
-	if (im->chunk_rows++ == 0)
-		snprintf(im->first_csn, sizeof(im->first_csn), "%s", row->csn);
-	snprintf(im->last_csn, sizeof(im->last_csn), "%s", row->csn);
-	EVP_DigestUpdate(im->md, row->csn, strlen(row->csn) + 1);
-	if (im->o->commit_every > 0 && im->chunk_rows >= im->o->commit_every)
+	if (im->o->commit_every > 0 && im->chunk_rows + (uint64_t)im->npend >=
+	    im->o->commit_every)
 		return end_chunk(im);
 	return 0;
 }
@@ -198,15 +298,22 @@ tsm_import_row_add(struct tsm_import *im, uint64_t line,
 int
 tsm_import_finish(struct tsm_import *im, int r)
 {
+	if (r == 0)
+		r = im->flush_err;
+	if (r == 0 && !im->failed)
+		r = end_chunk(im);	/* may find a duplicate: failed */
 	if (r == 0 && im->failed)
 		r = TSM_STORE_ERR_ROWS;
-	if (r == 0)
-		r = end_chunk(im);
 	if (r != 0 && im->in_tx) {
 		(void)im->s->be->rollback(im->s->db);
 		im->in_tx = 0;
 	}
 	if (r == 0 && im->res->bad > 0)
 		r = TSM_STORE_ERR_ROWS;	/* skip_bad: committed the rest */
+	free(im->pend);
+	free(im->vals);
+	im->pend = NULL;
+	im->vals = NULL;
+	im->npend = 0;
 	return r;
 }

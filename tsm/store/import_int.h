@@ -9,6 +9,19 @@
 
 #include "store/store_int.h"
 
+/*
+ * Rows wait in a small buffer and go in TSM_IMPORT_BATCH at a time, as
+ * one multi-row INSERT (one round trip instead of one per card).
+ */
+#define TSM_IMPORT_BATCH	64
+
+struct tsm_import_pending {
+	struct tsm_import_row	row;
+	uint64_t		line;
+	int64_t			product_id;
+	int64_t			batch_id;
+};
+
 struct tsm_import {
 	struct tsm_store		*s;
 	const struct tsm_import_opts	*o;
@@ -26,6 +39,10 @@ struct tsm_import {
 	int64_t				 batch_id;
 	char				 first_csn[TSM_CSN_MAX + 1];
 	char				 last_csn[TSM_CSN_MAX + 1];
+	struct tsm_import_pending	*pend;	/* TSM_IMPORT_BATCH */
+	struct tsm_val			*vals;	/* 8 per pending row */
+	int				 npend;
+	int				 flush_err;	/* from a flush */
 };
 
 void	tsm_import_bad(struct tsm_import *, uint64_t line, const char *);

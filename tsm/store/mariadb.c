@@ -61,18 +61,18 @@ my_close(void *p)
 	free(m);
 }
 
-static int
-gone(unsigned int e)
+int
+tsm_my_gone(unsigned int e)
 {
 	return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST ||
 	    e == CR_CONN_HOST_ERROR || e == CR_CONNECTION_ERROR ||
 	    e == ER_CONNECTION_KILLED;
 }
 
-static int
-map_err(struct my *m, unsigned int e, const char *msg)
+int
+tsm_my_map_err(char *err, size_t errlen, unsigned int e, const char *msg)
 {
-	snprintf(m->err, sizeof(m->err), "mariadb: %u %s", e, msg);
+	snprintf(err, errlen, "mariadb: %u %s", e, msg);
 	switch (e) {
 	case ER_DUP_ENTRY:
 		return TSM_STORE_ERR_EXISTS;
@@ -80,8 +80,14 @@ map_err(struct my *m, unsigned int e, const char *msg)
 	case ER_LOCK_WAIT_TIMEOUT:
 		return TSM_STORE_ERR_RETRY;
 	default:
-		return gone(e) ? TSM_STORE_ERR_CONNECT : TSM_STORE_ERR_DB;
+		return tsm_my_gone(e) ? TSM_STORE_ERR_CONNECT : TSM_STORE_ERR_DB;
 	}
+}
+
+static int
+map_err(struct my *m, unsigned int e, const char *msg)
+{
+	return tsm_my_map_err(m->err, sizeof(m->err), e, msg);
 }
 
 static int
@@ -120,8 +126,8 @@ unprepare(struct my_conn *c, MYSQL_STMT *st)
 	mysql_stmt_close(st);
 }
 
-static void
-bind_params(MYSQL_BIND *b, const struct tsm_val *v, size_t n)
+void
+tsm_my_bind_params(MYSQL_BIND *b, const struct tsm_val *v, size_t n)
 {
 	static const enum enum_field_types types[] = {
 		[TSM_V_NULL] = MYSQL_TYPE_NULL, [TSM_V_INT] = MYSQL_TYPE_LONGLONG,
@@ -141,16 +147,6 @@ bind_params(MYSQL_BIND *b, const struct tsm_val *v, size_t n)
 	}
 }
 
-struct result {
-	MYSQL_BIND	 b[32];
-	int64_t		 ints[32];
-	unsigned long	 len[32];
-	my_bool		 null[32];
-	char		*buf[32];
-	struct tsm_val	 v[32];
-	unsigned int	 n;
-};
-
 static int
 is_int(enum enum_field_types t)
 {
@@ -159,15 +155,15 @@ is_int(enum enum_field_types t)
 	    t == MYSQL_TYPE_INT24 || t == MYSQL_TYPE_YEAR;
 }
 
-static int
-bind_result(struct result *r, MYSQL_RES *meta)
+int
+tsm_my_bind_result(struct my_result *r, MYSQL_RES *meta)
 {
 	MYSQL_FIELD *f = mysql_fetch_fields(meta);
 	unsigned int i;
 
 	memset(r, 0, sizeof(*r));
 	r->n = mysql_num_fields(meta);
-	if (r->n > 32)
+	if (r->n > MY_RESULT_MAX)
 		return TSM_STORE_ERR_DB;
 	for (i = 0; i < r->n; i++) {
 		r->b[i].length = &r->len[i];
@@ -186,8 +182,8 @@ bind_result(struct result *r, MYSQL_RES *meta)
 	return 0;
 }
 
-static void
-row_vals(struct result *r, MYSQL_RES *meta)
+void
+tsm_my_row_vals(struct my_result *r, MYSQL_RES *meta)
 {
 	MYSQL_FIELD *f = mysql_fetch_fields(meta);
 	unsigned int i;
@@ -208,12 +204,22 @@ row_vals(struct result *r, MYSQL_RES *meta)
 	}
 }
 
+void
+tsm_my_result_free(struct my_result *r)
+{
+	unsigned int i;
+
+	for (i = 0; i < MY_RESULT_MAX; i++) {
+		free(r->buf[i]);
+		r->buf[i] = NULL;
+	}
+}
+
 static int
 fetch_all(struct my *m, MYSQL_STMT *st, tsm_row_fn fn, void *arg)
 {
 	MYSQL_RES *meta;
-	struct result *r;
-	unsigned int i;
+	struct my_result *r;
 	int rc = 0, ret = 0;
 
 	if ((meta = mysql_stmt_result_metadata(st)) == NULL)
@@ -224,19 +230,18 @@ fetch_all(struct my *m, MYSQL_STMT *st, tsm_row_fn fn, void *arg)
 	}
 	if (mysql_stmt_store_result(st) != 0)
 		ret = map_err(m, mysql_stmt_errno(st), mysql_stmt_error(st));
-	else if ((ret = bind_result(r, meta)) == 0 &&
+	else if ((ret = tsm_my_bind_result(r, meta)) == 0 &&
 	    mysql_stmt_bind_result(st, r->b) != 0)
 		ret = map_err(m, mysql_stmt_errno(st), mysql_stmt_error(st));
 	while (ret == 0 && (rc = mysql_stmt_fetch(st)) == 0) {
-		row_vals(r, meta);
+		tsm_my_row_vals(r, meta);
 		if (fn != NULL)
 			ret = fn(arg, r->v, r->n);
 	}
 	if (ret == 0 && rc != MYSQL_NO_DATA)
 		ret = map_err(m, mysql_stmt_errno(st), mysql_stmt_error(st));
 	mysql_stmt_free_result(st);
-	for (i = 0; i < 32; i++)
-		free(r->buf[i]);
+	tsm_my_result_free(r);
 	free(r);
 	mysql_free_result(meta);
 	return ret;
@@ -255,16 +260,21 @@ struct call {
 static int
 run_on(struct my *m, struct my_conn *c, const struct call *k)
 {
-	MYSQL_BIND b[32];
+	MYSQL_BIND small[32], *b = small;
 	MYSQL_STMT *st;
 	my_bool on = 1;
 	int r;
 
-	if (k->n > 32)
+	if (k->n > MY_PARAM_MAX)
 		return TSM_STORE_ERR_INVAL;
 	if ((r = prepare(m, c, k->sql, &st)) != 0)
 		return r;
-	bind_params(b, k->v, k->n);
+	/* multi-row INSERTs (bulk import) carry more than a few values */
+	if (k->n > 32 && (b = malloc(k->n * sizeof(*b))) == NULL) {
+		unprepare(c, st);
+		return TSM_STORE_ERR_NOMEM;
+	}
+	tsm_my_bind_params(b, k->v, k->n);
 	mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &on);
 	if ((k->n > 0 && mysql_stmt_bind_param(st, b) != 0) ||
 	    mysql_stmt_execute(st) != 0) {
@@ -277,6 +287,8 @@ run_on(struct my *m, struct my_conn *c, const struct call *k)
 		*k->last_id = (int64_t)mysql_stmt_insert_id(st);
 	r = fetch_all(m, st, k->fn, k->arg);
  out:
+	if (b != small)
+		free(b);
 	unprepare(c, st);
 	return r;
 }

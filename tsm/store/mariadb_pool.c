@@ -2,7 +2,10 @@
  * MariaDB connections: URL parsing, connecting (optionally creating the
  * database), and a small pool shared by every handle opened on the same
  * URL, so tsmd's threads share a bounded number of server connections.
- * A connection that broke is dropped and reopened on next use.
+ * A connection that broke is dropped and reopened on next use, and so is
+ * every connection opened before it broke: a lost connection most often
+ * means the server restarted or killed them, and a retry must not pick
+ * up another dead idle connection.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -19,6 +22,7 @@ struct my_pool {
 	pid_t		 pid;	/* a forked child must not share sockets */
 	int		 refs;
 	int		 size;
+	unsigned	 gen;	/* bumped when a connection is found lost */
 	struct my_conn	 conns[MY_POOL_MAX];
 	pthread_cond_t	 cond;
 };
@@ -120,7 +124,8 @@ tsm_my_connect(const struct my_url *u, struct my_conn *c, char *err,
 	unsigned int timeout = 10;
 	my_bool off = 0;
 
-	memset(c, 0, sizeof(*c));
+	/* not a memset: busy belongs to the pool, which set it under its lock */
+	c->ncache = 0;
 	if ((c->my = mysql_init(NULL)) == NULL)
 		return TSM_STORE_ERR_NOMEM;
 	mysql_options(c->my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
@@ -211,6 +216,7 @@ tsm_my_acquire(struct my_pool *p, struct my_conn **out, char *err,
     size_t errlen)
 {
 	struct my_conn *c = NULL;
+	unsigned gen;
 	int i, r = 0;
 
 	pthread_mutex_lock(&pools_mtx);
@@ -225,11 +231,16 @@ tsm_my_acquire(struct my_pool *p, struct my_conn **out, char *err,
 			pthread_cond_wait(&p->cond, &pools_mtx);
 	}
 	c->busy = 1;
+	gen = p->gen;
 	pthread_mutex_unlock(&pools_mtx);
-	if (c->my == NULL && (r = tsm_my_connect(&p->url, c, err,
-	    errlen)) != 0) {
-		tsm_my_release(p, c, 1);
-		return r;
+	if (c->my != NULL && c->gen != gen)
+		tsm_my_disconnect(c);	/* older than a loss: suspect */
+	if (c->my == NULL) {
+		if ((r = tsm_my_connect(&p->url, c, err, errlen)) != 0) {
+			tsm_my_release(p, c, 1);
+			return r;
+		}
+		c->gen = gen;
 	}
 	*out = c;
 	return 0;
@@ -241,6 +252,8 @@ tsm_my_release(struct my_pool *p, struct my_conn *c, int broken)
 	if (broken)
 		tsm_my_disconnect(c);
 	pthread_mutex_lock(&pools_mtx);
+	if (broken)
+		p->gen++;
 	c->busy = 0;
 	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&pools_mtx);

@@ -10,7 +10,6 @@
 #include "gp/buf.h"
 #include "store/store_int.h"
 
-void	tsm_audit_default(struct tsm_audit_hasher *);	/* audit.c */
 int	tsm_crypt_file_kek(struct tsm_store *);		/* crypt.c */
 
 struct tsm_val

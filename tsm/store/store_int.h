@@ -111,6 +111,27 @@ int	tsm_audit_record(int64_t seq, int64_t at, const char *actor,
 int	tsm_card_load_tx(struct tsm_store *, const char *csn, int for_update,
 	    struct tsm_card *);
 
+/*
+ * Shared with the MariaDB event-loop path (mariadb_async.c), which runs
+ * the same statements step by step: the card row (parsed by tsm_card_row,
+ * which returns 1 on a row), a transition's update and history row, and
+ * the audit append (head locked, record inserted, head moved).
+ */
+extern const char tsm_sql_card_get[];
+extern const char tsm_sql_card_get_lock[];
+extern const char tsm_sql_card_update[];
+extern const char tsm_sql_history_add[];
+extern const char tsm_sql_audit_head_lock[];
+extern const char tsm_sql_audit_insert[];
+extern const char tsm_sql_audit_update_head[];
+int	tsm_card_row(void *, const struct tsm_val *, size_t);
+/* link = H(prev || record(seq, at, actor, action, object, detail)) */
+int	tsm_audit_link(const struct tsm_audit_hasher *, int64_t seq,
+	    int64_t at, const uint8_t prev[32], const char *actor,
+	    const char *action, const char *object, const char *detail,
+	    uint8_t link[32]);
+void	tsm_audit_default(struct tsm_audit_hasher *);
+
 /* ---- import rows (rows.c, csv.c, json.c) ------------------------------ */
 struct tsm_import_row {
 	char	csn[TSM_CSN_MAX + 1];

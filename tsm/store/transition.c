@@ -9,12 +9,12 @@
 
 #include "store/store_int.h"
 
-static const char sql_update[] =
+const char tsm_sql_card_update[] =
     "UPDATE cards SET state = ?, location = ?, holder_id = ?, updated = ?"
     " WHERE id = ?";
 static const char sql_link[] =
     "UPDATE cards SET replaced_by = ? WHERE id = ?";
-static const char sql_history_add[] =
+const char tsm_sql_history_add[] =
     "INSERT INTO card_history (card_id, from_state, to_state, location,"
     " actor, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)";
 
@@ -40,7 +40,7 @@ record(struct tsm_store *s, const struct tsm_card *k,
 	v[2] = holder > 0 ? tsm_v_int(holder) : tsm_v_text(NULL);
 	v[3] = tsm_v_int(now);
 	v[4] = tsm_v_int(k->id);
-	if ((r = s->be->exec(s->db, sql_update, v, 5, NULL, NULL)) != 0)
+	if ((r = s->be->exec(s->db, tsm_sql_card_update, v, 5, NULL, NULL)) != 0)
 		return r;
 	v[0] = tsm_v_int(k->id);
 	v[1] = tsm_v_text(tsm_card_state_name(k->state));
@@ -49,7 +49,7 @@ record(struct tsm_store *s, const struct tsm_card *k,
 	v[4] = tsm_v_text(t->actor != NULL ? t->actor : "system");
 	v[5] = tsm_v_text(t->reason);
 	v[6] = tsm_v_int(now);
-	if ((r = s->be->exec(s->db, sql_history_add, v, 7, NULL, NULL)) != 0)
+	if ((r = s->be->exec(s->db, tsm_sql_history_add, v, 7, NULL, NULL)) != 0)
 		return r;
 	snprintf(detail, sizeof(detail), "{\"from\":\"%s\",\"to\":\"%s\","
 	    "\"holder\":%lld}", tsm_card_state_name(k->state),

@@ -155,6 +155,66 @@ test_csv_bad(void **state)
 	tsm_store_close(s);
 }
 
+/*
+ * Batched inserts (TSM_IMPORT_BATCH rows per INSERT): a duplicate inside
+ * a full batch, one in a partial batch flushed by a later bad row, and
+ * the reports still in line order with the right lines.
+ */
+static void
+test_csv_batches(void **state)
+{
+	struct tsm_store *s;
+	struct tsm_import_result res;
+	struct tsm_audit_report rep;
+	struct tsm_card c;
+	struct bad b;
+	char url[512], *text, *p;
+	int i;
+
+	(void)state;
+	s = suite_fresh(url, sizeof(url));
+	suite_cards(s, "BA", 0);
+	assert_int_equal(import_text(s, "pre.csv", "csn,product,batch\n"
+	    "BA00000064,P1,PRE\n", 0, &b, &res), 0);
+	assert_non_null(text = malloc(240 * 40 + 64));
+	p = text + sprintf(text, "csn,product,batch,tkv\n");
+	for (i = 0; i < 240; i++) {	/* row i is on line i + 2 */
+		if (i == 101)
+			p += sprintf(p, "XYZW0000,P1,L,1\n");
+		else
+			p += sprintf(p, "BA%08X,P1,L,1\n", i == 190 ? 120 : i);
+	}
+	/* all or nothing: the first two reported, nothing imported */
+	assert_int_equal(import_text(s, "batch.csv", text, 0, &b, &res),
+	    TSM_STORE_ERR_ROWS);
+	assert_int_equal(res.rows, 240);
+	assert_int_equal(res.imported, 0);
+	assert_int_equal(b.n, 2);
+	expect_bad(&b, 0, 102, "csn BA00000064 is already in the store");
+	expect_bad(&b, 1, 103, "csn: not hexadecimal");
+	assert_int_equal(suite_count(s, q_cards), 1);
+	/* skip_bad: the duplicate inside a full batch is found too */
+	assert_int_equal(import_text(s, "batch.csv", text, 1, &b, &res),
+	    TSM_STORE_ERR_ROWS);
+	assert_int_equal(res.imported, 237);
+	assert_int_equal(b.n, 3);
+	expect_bad(&b, 0, 102, "csn BA00000064 is already in the store");
+	expect_bad(&b, 1, 103, "csn: not hexadecimal");
+	expect_bad(&b, 2, 192, "csn BA00000078 is already in the store");
+	assert_int_equal(suite_count(s, q_cards), 238);
+	assert_int_equal(tsm_store_card_get(s, "BA000000BF", &c), 0);
+	assert_string_equal(c.batch, "L");
+	assert_int_equal(tsm_store_card_get(s, "BA000000EF", &c), 0);
+	assert_int_equal(tsm_store_card_get(s, "BA000000BE", &c),
+	    TSM_STORE_ERR_NOTFOUND);
+	assert_int_equal(tsm_store_card_get(s, "BA00000064", &c), 0);
+	assert_string_equal(c.batch, "PRE");
+	assert_int_equal(tsm_store_audit_verify(s, &rep), 0);
+	assert_int_equal(rep.records, 2);
+	free(text);
+	tsm_store_close(s);
+}
+
 static void
 test_json(void **state)
 {
@@ -335,6 +395,7 @@ test_kill_chunked(void **state)
 const struct CMUnitTest suite_import[] = {
 	cmocka_unit_test(test_csv_good),
 	cmocka_unit_test(test_csv_bad),
+	cmocka_unit_test(test_csv_batches),
 	cmocka_unit_test(test_json),
 	cmocka_unit_test(test_commit_every),
 	cmocka_unit_test(test_kill_whole),
