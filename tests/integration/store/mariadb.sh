@@ -31,8 +31,10 @@ PATH=$PATH:/usr/sbin:/usr/bin
 command -v mariadbd >/dev/null || { echo "mariadbd missing: tools/scripts/deps.sh"; exit 1; }
 user=()
 [ "$(id -u)" -eq 0 ] && user=(--user=root)
+# --skip-name-resolve --force: the server only ever listens on 127.0.0.1
+# and a unix socket, so the host name need not resolve (minimal systems).
 mariadb-install-db --no-defaults --datadir="$d/data" --auth-root-authentication-method=normal \
-	--skip-test-db "${user[@]}" >"$d/install.log" 2>&1 ||
+	--skip-test-db --skip-name-resolve --force "${user[@]}" >"$d/install.log" 2>&1 ||
 	{ cat "$d/install.log"; exit 1; }
 port=$(( 20000 + RANDOM % 20000 ))
 mariadbd --no-defaults --datadir="$d/data" --socket="$d/sock" --port="$port" \
