@@ -16,5 +16,6 @@ int	tsmctl_db(int, char **);	/* cmd_store.c */
 int	tsmctl_inventory(int, char **);	/* cmd_store.c */
 int	tsmctl_card(int, char **);	/* cmd_store.c */
 int	tsmctl_audit(int, char **);	/* cmd_store.c */
+int	tsmctl_offline_script(int, char **);	/* cmd_offline.c */
 
 #endif
