@@ -22,6 +22,8 @@ static const struct tsmctl_cmd cmds[] = {
 	{ "card", "card history CARD      a card's state history", tsmctl_card },
 	{ "audit", "audit verify           walk the audit hash chain",
 	    tsmctl_audit },
+	{ "op", "op queue|list|show     card operations queue", tsmctl_op },
+	{ "agent", "agent init|enrol|revoke  agent CA and certificates", tsmctl_agent },
 	{ "offline-script", "offline-script --proto 3|2 ... --out FILE  "
 	    "secure-channel session for scriptor", tsmctl_offline_script },
 };

@@ -16,6 +16,8 @@ int	tsmctl_db(int, char **);	/* cmd_store.c */
 int	tsmctl_inventory(int, char **);	/* cmd_store.c */
 int	tsmctl_card(int, char **);	/* cmd_store.c */
 int	tsmctl_audit(int, char **);	/* cmd_store.c */
+int	tsmctl_op(int, char **);	/* cmd_op.c */
+int	tsmctl_agent(int, char **);	/* cmd_agent.c */
 int	tsmctl_offline_script(int, char **);	/* cmd_offline.c */
 
 #endif

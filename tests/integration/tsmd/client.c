@@ -1,0 +1,336 @@
+/*
+ * The test agent (client.h): TLS, HTTP/1.1, scripts on a libcardsim card.
+ */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include "client.h"
+#include "gp/apdu.h"
+#include "gp/script.h"
+
+#define HDR_MAX		16384
+#define BODY_MAX	(2 * 1024 * 1024)
+#define CMDS_MAX	512
+
+int
+tconn_open(struct tconn *c, int port, const char *certdir,
+    const char *cadir, const char *agent, int minv, int maxv)
+{
+	struct sockaddr_in sa;
+	char f[300], k[300];
+	int one = 1;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	snprintf(c->agent, sizeof(c->agent), "%s", agent);
+	if ((c->ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		return -1;
+	if (minv != 0 || maxv != 0) {
+		/* Old versions need the old security level to be offered. */
+		SSL_CTX_set_security_level(c->ctx, 0);
+		SSL_CTX_set_cipher_list(c->ctx, "DEFAULT:@SECLEVEL=0");
+		SSL_CTX_set_min_proto_version(c->ctx, minv);
+		SSL_CTX_set_max_proto_version(c->ctx, maxv);
+	}
+	snprintf(f, sizeof(f), "%s/ca.crt", cadir);
+	if (SSL_CTX_load_verify_locations(c->ctx, f, NULL) != 1)
+		return -1;
+	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+	if (certdir != NULL) {
+		snprintf(f, sizeof(f), "%s/agent.crt", certdir);
+		snprintf(k, sizeof(k), "%s/agent.key", certdir);
+		if (SSL_CTX_use_certificate_file(c->ctx, f, SSL_FILETYPE_PEM)
+		    != 1 || SSL_CTX_use_PrivateKey_file(c->ctx, k,
+		    SSL_FILETYPE_PEM) != 1)
+			return -1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((c->fd = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
+	    connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		return -1;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if ((c->ssl = SSL_new(c->ctx)) == NULL ||
+	    SSL_set_fd(c->ssl, c->fd) != 1 ||
+	    SSL_set1_host(c->ssl, "127.0.0.1") != 1 ||
+	    SSL_connect(c->ssl) != 1) {
+		ERR_clear_error();
+		return -1;
+	}
+	return 0;
+}
+
+void
+tconn_close(struct tconn *c)
+{
+	if (c->ssl != NULL) {
+		SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	SSL_CTX_free(c->ctx);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+void
+trsp_clear(struct trsp *r)
+{
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+static int
+write_all(SSL *ssl, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	int w;
+
+	while (n > 0) {
+		if ((w = SSL_write(ssl, b, n > 65536 ? 65536 : (int)n)) <= 0)
+			return -1;
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void
+header(const char *line, const char *name, char *out, size_t cap)
+{
+	size_t n = strlen(name);
+
+	if (strncasecmp(line, name, n) == 0 && line[n] == ':') {
+		line += n + 1;
+		while (*line == ' ')
+			line++;
+		snprintf(out, cap, "%s", line);
+	}
+}
+
+/* Reads one response: status line, headers, Content-Length body. */
+static int
+read_rsp(SSL *ssl, struct trsp *r)
+{
+	char hdr[HDR_MAX + 1], *line, *save = NULL, clen[32] = "0";
+	size_t n = 0, want;
+	int k;
+
+	memset(r, 0, sizeof(*r));
+	while (n < HDR_MAX) {
+		if ((k = SSL_read(ssl, hdr + n, 1)) <= 0)
+			return -1;
+		n++;
+		if (n >= 4 && memcmp(hdr + n - 4, "\r\n\r\n", 4) == 0)
+			break;
+	}
+	if (n >= HDR_MAX)
+		return -1;
+	hdr[n] = '\0';
+	if (sscanf(hdr, "HTTP/1.1 %d", &r->code) != 1)
+		return -1;
+	for (line = strtok_r(hdr, "\r\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\r\n", &save)) {
+		header(line, "X-Admin-Session", r->sid, sizeof(r->sid));
+		header(line, "X-Admin-Result", r->result, sizeof(r->result));
+		header(line, "X-Admin-Protocol", r->proto, sizeof(r->proto));
+		header(line, "Content-Type", r->ctype, sizeof(r->ctype));
+		header(line, "Content-Length", clen, sizeof(clen));
+	}
+	want = strtoul(clen, NULL, 10);
+	if (want > BODY_MAX || (r->body = malloc(want + 1)) == NULL)
+		return -1;
+	for (n = 0; n < want; n += (size_t)k)
+		if ((k = SSL_read(ssl, r->body + n, (int)(want - n))) <= 0)
+			return -1;
+	r->body[want] = '\0';
+	r->len = want;
+	return 0;
+}
+
+int
+tconn_post_raw(struct tconn *c, const char *headers, const uint8_t *body,
+    size_t len, struct trsp *r)
+{
+	char req[4096];
+
+	snprintf(req, sizeof(req), "POST /gp/v1/admin HTTP/1.1\r\n"
+	    "Host: 127.0.0.1\r\n%sContent-Length: %zu\r\n\r\n",
+	    headers != NULL ? headers : "", len);
+	if (write_all(c->ssl, req, strlen(req)) != 0 ||
+	    (len > 0 && write_all(c->ssl, body, len) != 0))
+		return -1;
+	return read_rsp(c->ssl, r);
+}
+
+int
+tconn_post(struct tconn *c, const char *sid, const char *status,
+    int resume, const uint8_t *body, size_t len, struct trsp *r)
+{
+	char h[1024];
+	int n;
+
+	n = snprintf(h, sizeof(h), "X-Admin-Protocol: "
+	    "globalplatform-remote-admin/1.0\r\n"
+	    "X-Admin-From: //tsm-agent/%s\r\n"
+	    "Content-Type: application/vnd.globalplatform."
+	    "card-content-mgt-response;version=1.0\r\n", c->agent);
+	if (sid != NULL)
+		n += snprintf(h + n, sizeof(h) - (size_t)n, "X-Admin-Session: "
+		    "%s\r\nX-Admin-Script-Status: %s\r\n", sid, status);
+	if (resume)
+		snprintf(h + n, sizeof(h) - (size_t)n, "X-Admin-Resume: "
+		    "true\r\n");
+	return tconn_post_raw(c, h, body, len, r);
+}
+
+/* One command to the card with the 61xx and 6Cxx rules. */
+static int
+card_cmd(struct tcard *card, const uint8_t *cmd, size_t n, uint8_t *rsp,
+    size_t *rlen)
+{
+	uint8_t again[300], gr[8];
+	uint16_t sw;
+	size_t ne;
+	struct gp_wr w;
+	int i;
+
+	if (sim_card_transmit(card->sim, cmd, n, rsp, 258, rlen) != 0 ||
+	    *rlen < 2)
+		return -1;
+	for (i = 0; i < 8; i++) {
+		sw = (uint16_t)(rsp[*rlen - 2] << 8 | rsp[*rlen - 1]);
+		switch (gp_sw_next(sw, &ne)) {
+		case GP_SW_DONE:
+			return 0;
+		case GP_SW_GET_RESPONSE:
+			gp_wr_init(&w, gr, sizeof(gr));
+			if (gp_apdu_get_response(ne, &w) != 0 ||
+			    sim_card_transmit(card->sim, w.p, w.len, rsp, 258,
+			    rlen) != 0)
+				return -1;
+			break;
+		case GP_SW_RESEND:
+			if (n > sizeof(again) || n < 5)
+				return -1;
+			memcpy(again, cmd, n);
+			again[n - 1] = (uint8_t)ne;
+			if (sim_card_transmit(card->sim, again, n, rsp, 258,
+			    rlen) != 0)
+				return -1;
+			break;
+		}
+	}
+	return -1;
+}
+
+int
+tscript_run(struct tcard *card, const uint8_t *script, size_t len,
+    int stop_after, uint8_t **out, size_t *outlen, const char **status,
+    int *ran)
+{
+	struct gp_span cmds[CMDS_MAX], raps[CMDS_MAX];
+	uint8_t (*rsp)[260];
+	struct gp_script_rsp sr;
+	struct gp_wr w;
+	size_t n = 0, i, rl;
+	uint16_t sw;
+	int r = -1;
+
+	*status = "ok";
+	*ran = 0;
+	if (gp_script_decode(script, len, cmds, CMDS_MAX, &n) != 0 ||
+	    (rsp = calloc(CMDS_MAX, sizeof(*rsp))) == NULL)
+		return -1;
+	memset(&sr, 0, sizeof(sr));
+	sr.rapdus = raps;
+	sr.cap = CMDS_MAX;
+	sr.bad_format = -1;
+	if (stop_after < 0)	/* counted from the end of the script */
+		stop_after = (int)n + stop_after;
+	for (i = 0; i < n; i++) {
+		if (stop_after > 0 && (int)i == stop_after) {
+			*status = "card-removed";
+			break;
+		}
+		if (card_cmd(card, cmds[i].p, cmds[i].len, rsp[i], &rl) != 0)
+			goto out;
+		(*ran)++;
+		raps[sr.n].p = rsp[i];
+		raps[sr.n].len = rl;
+		sr.n++;
+		sw = (uint16_t)(rsp[i][rl - 2] << 8 | rsp[i][rl - 1]);
+		if (sw != 0x9000 && !gp_sw_warning(sw))
+			break;
+	}
+	sr.executed = (unsigned)sr.n;
+	gp_wr_init_dyn(&w, BODY_MAX);
+	if (gp_script_rsp_encode(&sr, &w) != 0) {
+		gp_wr_free(&w);
+		goto out;
+	}
+	*out = gp_wr_steal(&w, outlen);
+	r = 0;
+ out:
+	free(rsp);
+	return r;
+}
+
+int
+tsession_run(struct tconn *c, struct tcard *card, struct tsess *s)
+{
+	struct trsp r;
+	uint8_t *body = NULL;
+	size_t blen = 0;
+	const char *status = "ok";
+	int ran, stop, rc = -1;
+
+	s->exchanges = 0;
+	s->result[0] = s->sid[0] = '\0';
+	s->commands = 0;
+	if (sim_card_reset(card->sim) != 0 ||
+	    tconn_post(c, NULL, NULL, 0, NULL, 0, &r) != 0)
+		return -1;
+	for (;;) {
+		s->exchanges++;
+		if (r.code == 204) {
+			snprintf(s->result, sizeof(s->result), "%s", r.result);
+			rc = 0;
+			break;
+		}
+		if (r.code != 200 || r.sid[0] == '\0')
+			break;
+		snprintf(s->sid, sizeof(s->sid), "%s", r.sid);
+		stop = s->exchanges == 2 ? s->stop_after : 0;
+		free(body);
+		body = NULL;
+		if (tscript_run(card, r.body, r.len, stop, &body, &blen,
+		    &status, &ran) != 0)
+			break;
+		s->commands += ran;
+		if (s->exchanges == 2 && s->drop_job) {
+			rc = 0;	/* the responses are lost with the link */
+			break;
+		}
+		trsp_clear(&r);
+		if (tconn_post(c, s->sid, status, 0, body, blen, &r) != 0)
+			break;
+	}
+	trsp_clear(&r);
+	free(body);
+	return rc;
+}

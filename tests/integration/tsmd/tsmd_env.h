@@ -1,0 +1,72 @@
+/*
+ * The tsmd integration environment, all in one temporary directory: a
+ * SoftHSMv2 token and tsm-keyd (tests/integration/keys/keyd_env.c) with
+ * the cards' ISD master key, the agent CA and two enrolled agents
+ * (tsmctl agent), a migrated SQLite store with a product (tsmctl), and
+ * tsmd itself on 127.0.0.1 with ephemeral ports.
+ *
+ * Cards are libcardsim cards in process, with ISD keys diversified (KDF3)
+ * from the master the test put into keyd.
+ */
+#ifndef TSMD_ENV_H
+#define TSMD_ENV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cardsim.h"
+#include "gp/scp.h"
+#include "keyd_env.h"
+#include "store/store.h"
+
+#define ENV_KVN		0x30
+#define ENV_PRODUCT	"SIM-SCP03"
+
+struct tsmd_env {
+	struct keyd_env	 keyd;
+	char		 dir[160];	/* == keyd.dir */
+	char		 db[256];	/* store URL */
+	char		 ca[200];	/* CA directory */
+	char		 conf[200];
+	char		 log[200];
+	int		 port, mport;
+	pid_t		 pid;
+};
+
+/* Everything up; 0 or -1 (with a message on stderr). */
+int	tenv_start(struct tsmd_env *);
+/* tsmd again (after a stop), same directory, store and keys. */
+int	tenv_tsmd_start(struct tsmd_env *);
+/* SIGTERM and wait up to ms; returns tsmd's exit status or -1. */
+int	tenv_tsmd_stop(struct tsmd_env *, int ms);
+/* Stops everything; -1 when tsmd's log shows a sanitizer report. */
+int	tenv_stop(struct tsmd_env *);
+/* Runs tsmctl with the env's store (printf-style argument string, run
+ * by sh); output into out when not NULL. Returns the exit status. */
+int	tenv_tsmctl(struct tsmd_env *, char *out, size_t cap,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* A test card: keys diversified from the master for kdd. */
+struct tcard {
+	struct sim_card	*sim;
+	uint8_t		 kdd[GP_KDD_LEN];
+	struct gp_keyset ks;
+	char		 csn[32];	/* as tsmd derives it from the CPLC */
+};
+
+/* A new card numbered n; imported into the store when import is set
+ * (with csn_override as its CSN when not NULL: found by KDD then). */
+int	tcard_new(struct tsmd_env *, unsigned n, int import,
+	    const char *csn_override, struct tcard *);
+void	tcard_free(struct tcard *);
+/* The card's applications (GET STATUS P1 40) as sorted hex AIDs, each
+ * followed by ":" and its life cycle byte in hex; joined by ",". */
+int	tcard_registry(struct tcard *, char *out, size_t cap);
+/* The store's instances of the card in the same form. */
+int	tenv_store_instances(struct tsmd_env *, const char *csn, char *out,
+	    size_t cap);
+/* An operation's state in the store. */
+int	tenv_op_state(struct tsmd_env *, int64_t id, char *state, size_t);
+
+#endif

@@ -1,0 +1,378 @@
+/*
+ * tsmctl op queue|list|show: the operations queue from the command line
+ * (the REST APIs come later). tsmd carries out a card's queued
+ * operations at its next session.
+ *
+ *   tsmctl op queue --db URL --card CSN install CAP_FILE
+ *          [--instance AID] [--privileges HEX] [--params HEX]
+ *          [--provider NAME] [--idem KEY]
+ *   tsmctl op queue --db URL --card CSN delete|lock|unlock AID [--related]
+ *   tsmctl op list --db URL --card CSN [--json]
+ *   tsmctl op show --db URL ID [--json]
+ *
+ * install reads and checks the CAP (libgp), records the application
+ * version (provider "local" unless --provider), and queues the CAP bytes
+ * with the operation. The idempotency key defaults to the operation's
+ * content, so queueing the same thing twice queues it once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "gp/buf.h"
+#include "gp/cap.h"
+#include "gp/err.h"
+#include "store/ops.h"
+#include "store/store.h"
+#include "tsmctl.h"
+
+#define CAP_FILE_MAX	(1024 * 1024)
+
+struct tsmctl_st {
+	const char	*db;
+	const char	*key_file;
+	int		 json;
+	const char	*pos[4];
+	int		 npos;
+};
+
+struct tsmctl_st_flag {
+	const char	*name;
+	const char	**val;
+	int		*on;
+};
+
+/* From cmd_store.c. */
+int	tsmctl_st_parse(int, char **, struct tsmctl_st *,
+	    const struct tsmctl_st_flag *);
+int	tsmctl_st_open(const struct tsmctl_st *, int check,
+	    struct tsm_store **);
+int	tsmctl_st_fail(struct tsm_store *, const char *, int);
+void	tsmctl_st_json(cJSON *);
+void	tsmctl_st_time(int64_t, char *, size_t);
+
+struct op_args {
+	const char	*card, *instance, *priv, *params, *provider, *idem;
+	int		 related;
+};
+
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: tsmctl op queue --db URL --card CSN install "
+	    "CAP_FILE [--instance AID] [--privileges HEX] [--params HEX] "
+	    "[--provider NAME] [--idem KEY]\n"
+	    "       tsmctl op queue --db URL --card CSN delete|lock|unlock "
+	    "AID [--related]\n"
+	    "       tsmctl op list --db URL --card CSN [--json]\n"
+	    "       tsmctl op show --db URL ID [--json]\n");
+	return 2;
+}
+
+static int
+read_file(const char *path, uint8_t **out, size_t *len)
+{
+	FILE *f;
+	uint8_t *p;
+	size_t n;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return -1;
+	if ((p = malloc(CAP_FILE_MAX + 1)) == NULL) {
+		fclose(f);
+		return -1;
+	}
+	n = fread(p, 1, CAP_FILE_MAX + 1, f);
+	fclose(f);
+	if (n == 0 || n > CAP_FILE_MAX) {
+		free(p);
+		return -1;
+	}
+	*out = p;
+	*len = n;
+	return 0;
+}
+
+static void
+sha256_hex(const uint8_t *p, size_t n, char out[65])
+{
+	uint8_t md[32];
+	unsigned int len = 32;
+
+	if (EVP_Digest(p, n, md, &len, EVP_sha256(), NULL) != 1)
+		memset(md, 0, sizeof(md));
+	gp_hex_encode(md, 32, out);
+}
+
+static int
+hex_ok(const char *h, size_t maxbytes)
+{
+	uint8_t b[64];
+	size_t n;
+
+	return h != NULL && strlen(h) / 2 <= maxbytes && maxbytes <= 64 &&
+	    gp_hex_decode(h, b, sizeof(b), &n) == 0;
+}
+
+/* The install payload (plan.c in tsm/server reads it). */
+static char *
+install_payload(const struct gp_cap *cap, const uint8_t *bytes, size_t n,
+    const struct op_args *a, int64_t vid)
+{
+	cJSON *j = cJSON_CreateObject(), *arr, *e;
+	char aid[33], *hex, *out;
+	size_t k;
+
+	if (j == NULL || (hex = malloc(2 * n + 1)) == NULL) {
+		cJSON_Delete(j);
+		return NULL;
+	}
+	gp_hex_encode(bytes, n, hex);
+	cJSON_AddStringToObject(j, "cap", hex);
+	free(hex);
+	gp_hex_encode(cap->pkg.b, cap->pkg.len, aid);
+	cJSON_AddStringToObject(j, "package", aid);
+	cJSON_AddNumberToObject(j, "version_id", (double)vid);
+	arr = cJSON_AddArrayToObject(j, "applets");
+	for (k = 0; k < cap->napplets; k++) {
+		e = cJSON_CreateObject();
+		gp_hex_encode(cap->applets[k].aid.b, cap->applets[k].aid.len,
+		    aid);
+		cJSON_AddStringToObject(e, "module", aid);
+		cJSON_AddStringToObject(e, "instance", a->instance != NULL &&
+		    cap->napplets == 1 ? a->instance : aid);
+		cJSON_AddItemToArray(arr, e);
+	}
+	cJSON_AddStringToObject(j, "privileges", a->priv ? a->priv : "00");
+	cJSON_AddStringToObject(j, "params", a->params ? a->params : "C900");
+	out = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	return out;
+}
+
+static int
+queue_install(struct tsm_store *s, const struct op_args *a, const char *file,
+    int json)
+{
+	struct gp_cap *cap = NULL;
+	struct tsm_app_ref ref;
+	uint8_t *bytes = NULL;
+	char sha[65], pkg[33], ver[16], idem[160], *payload = NULL;
+	int64_t vid, id;
+	size_t n;
+	int r, existed = 0;
+
+	if (read_file(file, &bytes, &n) != 0) {
+		fprintf(stderr, "tsmctl: %s: cannot read (at most 1 MiB)\n",
+		    file);
+		return 1;
+	}
+	if ((r = gp_cap_open_mem(bytes, n, &cap)) != 0 ||
+	    cap->napplets == 0) {
+		fprintf(stderr, "tsmctl: %s: %s\n", file, r != 0 ?
+		    gp_strerror(r) : "no applet to install");
+		r = 1;
+		goto out;
+	}
+	if ((a->instance != NULL && (cap->napplets != 1 ||
+	    !hex_ok(a->instance, 16))) || (a->priv && !hex_ok(a->priv, 3)) ||
+	    (a->params && !hex_ok(a->params, 64))) {
+		fprintf(stderr, "tsmctl: bad --instance, --privileges or "
+		    "--params\n");
+		r = 2;
+		goto out;
+	}
+	sha256_hex(bytes, n, sha);
+	gp_hex_encode(cap->pkg.b, cap->pkg.len, pkg);
+	snprintf(ver, sizeof(ver), "%u.%u", cap->pkg_major, cap->pkg_minor);
+	ref.provider = a->provider ? a->provider : "local";
+	ref.name = cap->pkg_name != NULL ? cap->pkg_name : pkg;
+	ref.package_aid = pkg;
+	ref.version = ver;
+	ref.cap_sha256 = sha;
+	ref.cap_size = (int64_t)n;
+	if ((r = tsm_store_app_version_ensure(s, &ref, &vid)) != 0) {
+		r = tsmctl_st_fail(s, "application version", r);
+		goto out;
+	}
+	if ((payload = install_payload(cap, bytes, n, a, vid)) == NULL) {
+		r = 1;
+		goto out;
+	}
+	snprintf(idem, sizeof(idem), "install:%s:%.64s:%.32s", a->card, sha,
+	    a->instance ? a->instance : "");
+	if ((r = tsm_store_op_queue(s, a->card, "install", payload,
+	    a->idem ? a->idem : idem, "tsmctl", &id, &existed)) != 0) {
+		r = tsmctl_st_fail(s, a->card, r);
+		goto out;
+	}
+	if (json)
+		printf("{\"op\": %lld, \"existed\": %s}\n", (long long)id,
+		    existed ? "true" : "false");
+	else
+		printf("op %lld %s: install %s (%zu applet(s)) on %s\n",
+		    (long long)id, existed ? "already queued" : "queued", pkg,
+		    cap->napplets, a->card);
+	r = 0;
+ out:
+	free(payload);
+	gp_cap_free(cap);
+	free(bytes);
+	return r;
+}
+
+static int
+queue_simple(struct tsm_store *s, const struct op_args *a, const char *kind,
+    const char *aid, int json)
+{
+	char payload[128], idem[160];
+	int64_t id;
+	int r, existed = 0;
+
+	if (!hex_ok(aid, 16) || strlen(aid) < 10) {
+		fprintf(stderr, "tsmctl: bad AID %s\n", aid);
+		return 2;
+	}
+	snprintf(payload, sizeof(payload), "{\"aid\":\"%s\"%s}", aid,
+	    a->related ? ",\"related\":true" : "");
+	/* lock and unlock may be asked again later: a fresh key. */
+	if (strcmp(kind, "delete") == 0)
+		snprintf(idem, sizeof(idem), "delete:%s:%s:%d", a->card, aid,
+		    a->related);
+	else {
+		uint8_t rnd[8];
+		char h[17];
+
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+			return 1;
+		gp_hex_encode(rnd, sizeof(rnd), h);
+		snprintf(idem, sizeof(idem), "%s:%s:%s", kind, a->card, h);
+	}
+	if ((r = tsm_store_op_queue(s, a->card, kind, payload,
+	    a->idem ? a->idem : idem, "tsmctl", &id, &existed)) != 0)
+		return tsmctl_st_fail(s, a->card, r);
+	if (json)
+		printf("{\"op\": %lld, \"existed\": %s}\n", (long long)id,
+		    existed ? "true" : "false");
+	else
+		printf("op %lld %s: %s %s on %s\n", (long long)id, existed ?
+		    "already queued" : "queued", kind, aid, a->card);
+	return 0;
+}
+
+static cJSON *
+op_json(const struct tsm_op *op)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(j, "id", (double)op->id);
+	cJSON_AddStringToObject(j, "kind", op->kind);
+	cJSON_AddStringToObject(j, "state", op->state);
+	cJSON_AddNumberToObject(j, "attempts", op->attempts);
+	cJSON_AddStringToObject(j, "result", op->result);
+	return j;
+}
+
+struct list_ctx {
+	cJSON	*arr;
+};
+
+static int
+list_one(void *arg, const struct tsm_op *op)
+{
+	struct list_ctx *c = arg;
+
+	if (c->arr != NULL)
+		cJSON_AddItemToArray(c->arr, op_json(op));
+	else
+		printf("%lld\t%s\t%s\t%d\t%s\n", (long long)op->id, op->kind,
+		    op->state, op->attempts, op->result);
+	return 0;
+}
+
+static int
+list_ops(struct tsm_store *s, const char *csn, int json)
+{
+	struct tsm_card k;
+	struct list_ctx c = { json ? cJSON_CreateArray() : NULL };
+	int r;
+
+	if ((r = tsm_store_card_get(s, csn, &k)) != 0 ||
+	    (r = tsm_store_op_list(s, k.id, list_one, &c)) != 0) {
+		cJSON_Delete(c.arr);
+		return tsmctl_st_fail(s, csn, r);
+	}
+	if (json)
+		tsmctl_st_json(c.arr);
+	return 0;
+}
+
+static int
+show_op(struct tsm_store *s, const char *ids, int json)
+{
+	struct tsm_op op;
+	char *end;
+	long long id = strtoll(ids, &end, 10);
+	int r;
+
+	if (*ids == '\0' || *end != '\0' || id <= 0)
+		return usage();
+	memset(&op, 0, sizeof(op));
+	if ((r = tsm_store_op_get(s, id, &op)) != 0)
+		return tsmctl_st_fail(s, ids, r);
+	if (json)
+		tsmctl_st_json(op_json(&op));
+	else
+		printf("op %lld: %s, %s, %d attempt(s)%s%s\n", id, op.kind,
+		    op.state, op.attempts, op.result[0] ? ", " : "",
+		    op.result);
+	tsm_op_clear(&op);
+	return 0;
+}
+
+int
+tsmctl_op(int argc, char **argv)
+{
+	struct tsmctl_st o;
+	struct op_args a;
+	struct tsm_store *s = NULL;
+	const struct tsmctl_st_flag flags[] = {
+		{ "--card", &a.card, NULL }, { "--instance", &a.instance, NULL },
+		{ "--privileges", &a.priv, NULL },
+		{ "--params", &a.params, NULL },
+		{ "--provider", &a.provider, NULL }, { "--idem", &a.idem, NULL },
+		{ "--related", NULL, &a.related }, { NULL, NULL, NULL },
+	};
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	if (tsmctl_st_parse(argc, argv, &o, flags) != 0 || o.npos < 1)
+		return usage();
+	if (strcmp(o.pos[0], "queue") == 0 && (o.npos != 3 || a.card == NULL))
+		return usage();
+	if (strcmp(o.pos[0], "list") == 0 && (o.npos != 1 || a.card == NULL))
+		return usage();
+	if (strcmp(o.pos[0], "show") == 0 && o.npos != 2)
+		return usage();
+	if ((r = tsmctl_st_open(&o, 1, &s)) != 0)
+		return r;
+	if (strcmp(o.pos[0], "list") == 0)
+		r = list_ops(s, a.card, o.json);
+	else if (strcmp(o.pos[0], "show") == 0)
+		r = show_op(s, o.pos[1], o.json);
+	else if (strcmp(o.pos[0], "queue") != 0)
+		r = usage();
+	else if (strcmp(o.pos[1], "install") == 0)
+		r = queue_install(s, &a, o.pos[2], o.json);
+	else if (strcmp(o.pos[1], "delete") == 0 ||
+	    strcmp(o.pos[1], "lock") == 0 || strcmp(o.pos[1], "unlock") == 0)
+		r = queue_simple(s, &a, o.pos[1], o.pos[2], o.json);
+	else
+		r = usage();
+	tsm_store_close(s);
+	return r;
+}

@@ -1,0 +1,423 @@
+/*
+ * The session engine, second half: the answers to an authenticated
+ * script. Every R-APDU is unwrapped in order (R-MAC checked when the level
+ * has it), judged by the plan of its operation, and the registry read is
+ * kept. Then, in one store transaction, every operation's outcome, the
+ * card's instances, its GP life cycle and the audit records.
+ *
+ * What is not known is never guessed: an operation the card may or may
+ * not have carried out (card removed, link lost, an R-MAC that does not
+ * verify, a server that died) is left uncertain, and the next session
+ * reads the registry (GET STATUS) before deciding (plan.c reconcile).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gp/apdu.h"
+#include "gp/registry.h"
+#include "gp/script.h"
+#include "server/server_int.h"
+
+/* Status of the registry reads in one script. */
+struct reads {
+	int	elf_more, apps_more;	/* 6310 seen */
+	int	elf_done, apps_done;	/* read whole (9000 or 6A88) */
+};
+
+static void
+reply_text(struct tsm_reply *r, int code, const char *text)
+{
+	tsm_reply_clear(r);
+	r->code = code;
+	if ((r->body = (uint8_t *)strdup(text)) != NULL)
+		r->len = strlen(text);
+}
+
+static void
+keep_entries(struct tsm_session *s, const uint8_t *p, size_t n, int elf)
+{
+	struct gp_registry_entry e[TSM_REG_MAX];
+	size_t cnt = 0, i;
+
+	(void)gp_registry_parse(p, n, e, TSM_REG_MAX, &cnt);
+	for (i = 0; i < cnt && s->nreg < TSM_REG_MAX; i++) {
+		struct tsm_reg *g = &s->reg[s->nreg];
+
+		if (e[i].aid.len == 0 || e[i].aid.len > sizeof(g->aid))
+			continue;
+		memset(g, 0, sizeof(*g));
+		memcpy(g->aid, e[i].aid.p, e[i].aid.len);
+		g->aid_len = (uint8_t)e[i].aid.len;
+		g->lifecycle = e[i].lifecycle;
+		g->is_elf = (uint8_t)elf;
+		if (e[i].elf_aid.len > 0 && e[i].elf_aid.len <= sizeof(g->elf)) {
+			memcpy(g->elf, e[i].elf_aid.p, e[i].elf_aid.len);
+			g->elf_len = (uint8_t)e[i].elf_aid.len;
+		}
+		s->nreg++;
+	}
+}
+
+static void
+status_result(struct tsm_session *s, const struct tsm_cmd_tag *t,
+    const struct gp_rapdu *a, struct reads *rd)
+{
+	struct gp_registry_entry e[2];
+	size_t cnt = 0;
+	int ok = a->sw == 0x9000 || gp_registry_more(a->sw);
+
+	if (t->role == TSM_CMD_STATUS_CARD) {
+		if (ok && gp_registry_parse(a->data, a->len, e, 2, &cnt) == 0 &&
+		    cnt >= 1 && e[0].has_lifecycle) {
+			s->card_lc = e[0].lifecycle;
+			s->have_card_lc = 1;
+		}
+		return;
+	}
+	if (ok)
+		keep_entries(s, a->data, a->len, t->role == TSM_CMD_STATUS_ELF);
+	if (t->role == TSM_CMD_STATUS_ELF) {
+		rd->elf_more = gp_registry_more(a->sw);
+		rd->elf_done = a->sw == 0x9000 || a->sw == 0x6A88;
+	} else {
+		rd->apps_more = gp_registry_more(a->sw);
+		rd->apps_done = a->sw == 0x9000 || a->sw == 0x6A88;
+	}
+}
+
+/* First and last command index of each operation in the script. */
+static void
+op_span(const struct tsm_session *s, size_t op, size_t *first)
+{
+	size_t i;
+
+	*first = SIZE_MAX;
+	for (i = 0; i < s->ncmds; i++)
+		if (s->tags[i].role == TSM_CMD_OP && s->tags[i].op == op) {
+			*first = i;
+			return;
+		}
+}
+
+/*
+ * Operations still planned after the answers: not started -> back to
+ * queued; started (or possibly started: the command at the frontier may
+ * have run when the card or the link went away) -> uncertain.
+ */
+static void
+settle(struct tsm_session *s, size_t frontier, int sure)
+{
+	size_t i, first;
+
+	for (i = 0; i < s->nops; i++) {
+		if (s->op_state[i] != TSM_OPST_PLANNED)
+			continue;
+		op_span(s, i, &first);
+		if (first < frontier || (!sure && first == frontier))
+			s->op_state[i] = TSM_OPST_UNCERTAIN;
+		else
+			s->op_state[i] = TSM_OPST_SKIPPED;
+	}
+}
+
+/* Unwraps and judges answers [0, n); returns the frontier. */
+static size_t
+judge(struct tsm_session *s, const struct gp_span *rap, size_t n,
+    struct reads *rd, int *sure, int *auth_refused)
+{
+	uint8_t plain[GP_APDU_SHORT_MAX + 3];
+	struct gp_rapdu a;
+	struct gp_wr w;
+	size_t i;
+
+	*auth_refused = 0;
+	for (i = 0; i < n; i++) {
+		const struct tsm_cmd_tag *t = &s->tags[i];
+
+		if (t->role == TSM_CMD_AUTH) {
+			if (gp_rapdu_parse(rap[i].p, rap[i].len, &a) != 0 ||
+			    gp_scp_host_confirm(&s->scp, a.sw) != 0) {
+				*auth_refused = 1;
+				return i;
+			}
+			continue;
+		}
+		gp_wr_init(&w, plain, sizeof(plain));
+		memcpy(s->scp.chain, s->snap[i].chain, 16);
+		s->scp.cmd_counter = s->snap[i].ctr;
+		if (gp_scp_unwrap(&s->scp, rap[i].p, rap[i].len, &w) != 0 ||
+		    gp_rapdu_parse(w.p, w.len, &a) != 0) {
+			tsm_log(TSM_LOG_ERR, "session.unwrap_failed", "sid=%s "
+			    "csn=%s index=%zu", s->id, s->csn, i);
+			*sure = 0;
+			return i;
+		}
+		if (t->role == TSM_CMD_OP)
+			tsm_plan_result(s, t, a.data, a.len, a.sw);
+		else
+			status_result(s, t, &a, rd);
+	}
+	return n;
+}
+
+static void
+upper(char *dst, const char *src, size_t cap)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < cap && src[i] != '\0'; i++)
+		dst[i] = (char)toupper((unsigned char)src[i]);
+	dst[i] = '\0';
+}
+
+static void
+sentence(const struct tsm_session *s, int uncertain, char *out, size_t cap)
+{
+	int n = 0;
+
+	out[0] = '\0';
+	if (uncertain) {
+		snprintf(out, cap, "Your card was removed too early. Please "
+		    "present it again.");
+		return;
+	}
+	if (s->installed)
+		n += snprintf(out + n, cap - (size_t)n, "Installed %d "
+		    "application%s. ", s->installed, s->installed > 1 ? "s" :
+		    "");
+	if (s->removed && (size_t)n < cap)
+		n += snprintf(out + n, cap - (size_t)n, "Removed %d "
+		    "application%s. ", s->removed, s->removed > 1 ? "s" : "");
+	if (s->changed && (size_t)n < cap)
+		n += snprintf(out + n, cap - (size_t)n, "Updated %d "
+		    "application%s. ", s->changed, s->changed > 1 ? "s" : "");
+	if (s->failed && (size_t)n < cap)
+		n += snprintf(out + n, cap - (size_t)n, "%d change%s could not "
+		    "be made. ", s->failed, s->failed > 1 ? "s" : "");
+	if (n == 0)
+		snprintf(out, cap, "Your card is up to date.");
+	else if ((size_t)n <= cap && n > 0 && out[n - 1] == ' ')
+		out[n - 1] = '\0';
+}
+
+static const char *
+outcome(const struct tsm_session *s, size_t i)
+{
+	switch (s->op_state[i]) {
+	case TSM_OPST_DONE: return "done";
+	case TSM_OPST_FAILED: return "failed";
+	case TSM_OPST_SKIPPED: return "queued";
+	case TSM_OPST_PLANNED:
+	case TSM_OPST_UNCERTAIN: return "uncertain";
+	default: return NULL;	/* untouched */
+	}
+}
+
+void
+tsm_engine_finish(struct tsm_worker *w, struct tsm_session *s,
+    const char *state, struct tsm_reply *r)
+{
+	struct tsm_op_outcome oc[TSM_OPS_MAX];
+	struct tsm_instance_change ic[TSM_OPS_MAX * 8];
+	char aids[TSM_OPS_MAX * 8][33], gps[20];
+	struct tsm_session_end e;
+	struct tsm_metrics *m = &w->srv->metrics;
+	size_t i, k, nic = 0;
+	int uncertain = 0, rc;
+
+	memset(&e, 0, sizeof(e));
+	for (i = 0, k = 0; i < s->nops; i++) {
+		if ((oc[k].state = outcome(s, i)) == NULL)
+			continue;
+		oc[k].op_id = s->ops[i].id;
+		oc[k].result = s->op_result[i][0] != '\0' ? s->op_result[i] :
+		    NULL;
+		if (s->op_state[i] == TSM_OPST_DONE)
+			nic += tsm_plan_instances(s, i, ic + nic,
+			    sizeof(ic) / sizeof(ic[0]) - nic, aids + nic);
+		if (strcmp(oc[k].state, "uncertain") == 0)
+			uncertain = 1;
+		atomic_fetch_add(strcmp(oc[k].state, "done") == 0 ?
+		    &m->ops_done : strcmp(oc[k].state, "failed") == 0 ?
+		    &m->ops_failed : &m->ops_uncertain, 1);
+		k++;
+	}
+	e.sid = s->id;
+	e.state = state;
+	e.card_id = s->card.id;
+	e.csn = s->csn;
+	e.agent = s->agent;
+	if (s->have_card_lc && gp_lifecycle_name(GP_LC_CARD, s->card_lc)) {
+		upper(gps, gp_lifecycle_name(GP_LC_CARD, s->card_lc),
+		    sizeof(gps));
+		e.card_gp_state = gps;
+	}
+	e.ops = oc;
+	e.nops = k;
+	e.inst = ic;
+	e.ninst = nic;
+	if (s->store_session &&
+	    (rc = tsm_store_session_end(w->store, &e)) != 0) {
+		/* Operations stay running: the next session reconciles. */
+		tsm_log(TSM_LOG_ERR, "store.session_end", "sid=%s csn=%s "
+		    "err=\"%s\" msg=\"%s\"", s->id, s->csn,
+		    tsm_store_strerror(rc), tsm_store_errmsg(w->store));
+		uncertain = 1;
+	}
+	gp_scp_free(&s->scp);	/* session keys gone now */
+	s->scp_open = 0;
+	s->state = TSM_SESS_DONE;
+	tsm_reply_clear(r);
+	r->code = 204;
+	sentence(s, uncertain, r->result, sizeof(r->result));
+	tsm_log(TSM_LOG_INFO, "session.end", "sid=%s agent=%s csn=%s "
+	    "state=%s ops=%zu installed=%d removed=%d changed=%d failed=%d "
+	    "uncertain=%d exchanges=%d", s->id, s->agent, s->csn, state, k,
+	    s->installed, s->removed, s->changed, s->failed, uncertain,
+	    s->exchanges);
+}
+
+/* After a complete registry read: settle, then the job (or the end). */
+static void
+after_reconcile(struct tsm_worker *w, struct tsm_session *s,
+    struct tsm_reply *r)
+{
+	struct tsm_script out;
+	int64_t ids[TSM_OPS_MAX];
+	size_t nids = 0, i;
+	int e, pending = 0;
+
+	s->reg_complete = 1;
+	tsm_plan_reconcile(s);
+	for (i = 0; i < s->nops; i++)
+		pending |= s->op_state[i] == TSM_OPST_PENDING;
+	if (!pending) {
+		tsm_engine_finish(w, s, "done", r);
+		return;
+	}
+	memset(&out, 0, sizeof(out));
+	gp_wr_init_dyn(&out.w, 1024 * 1024 - 1024);
+	e = tsm_engine_build_job(w, s, &out, ids, &nids);
+	if (e == 0 && nids > 0)
+		e = tsm_store_ops_running(w->store, s->card.id, ids, nids);
+	if (e == 0) {
+		struct tsm_reply tmp = { 0 };
+		struct gp_span sp[TSM_CMDS_MAX];
+		struct gp_wr body;
+
+		for (i = 0; i < out.n; i++) {
+			sp[i].p = out.w.p + out.off[i];
+			sp[i].len = out.off[i + 1] - out.off[i];
+		}
+		gp_wr_init_dyn(&body, 1024 * 1024);
+		if ((e = gp_script_encode(sp, out.n, &body)) == 0) {
+			tmp.code = 200;
+			tmp.body = gp_wr_steal(&body, &tmp.len);
+			tsm_reply_clear(r);
+			*r = tmp;
+		}
+		gp_wr_free(&body);
+	}
+	s->ncmds = out.n;
+	s->state = TSM_SESS_JOB;
+	gp_wr_free(&out.w);
+	if (e != 0) {
+		for (i = 0; i < s->nops; i++)
+			if (s->op_state[i] == TSM_OPST_PLANNED)
+				s->op_state[i] = TSM_OPST_SKIPPED;
+		tsm_engine_finish(w, s, "failed", r);
+	}
+}
+
+/* Another page of a registry read (6310). */
+static void
+next_page(struct tsm_session *s, uint8_t more, struct tsm_reply *r)
+{
+	struct tsm_script out;
+	struct gp_span sp[4];
+	struct gp_wr body;
+	size_t i;
+
+	memset(&out, 0, sizeof(out));
+	gp_wr_init_dyn(&out.w, 4096);
+	if (tsm_engine_build_reconcile(s, &out, more) == 0) {
+		for (i = 0; i < out.n && i < 4; i++) {
+			sp[i].p = out.w.p + out.off[i];
+			sp[i].len = out.off[i + 1] - out.off[i];
+		}
+		gp_wr_init_dyn(&body, 8192);
+		if (gp_script_encode(sp, out.n, &body) == 0) {
+			tsm_reply_clear(r);
+			r->code = 200;
+			r->body = gp_wr_steal(&body, &r->len);
+		}
+		gp_wr_free(&body);
+	}
+	s->ncmds = out.n;
+	gp_wr_free(&out.w);
+}
+
+void
+tsm_engine_responses(struct tsm_worker *w, struct tsm_session *s,
+    const uint8_t *body, size_t len, const char *status,
+    struct tsm_reply *r)
+{
+	struct gp_span *rap;
+	struct gp_script_rsp rsp = { NULL, 0, 0, 0, -1 };
+	struct reads rd = { 0, 0, 0, 0 };
+	size_t frontier;
+	int sure = strcmp(status, "ok") == 0, refused;
+
+	if ((rap = calloc(s->ncmds + 1, sizeof(*rap))) == NULL) {
+		reply_text(r, 503, "out of memory");
+		return;
+	}
+	rsp.rapdus = rap;
+	rsp.cap = s->ncmds;
+	if (gp_script_rsp_decode(body, len, &rsp) != 0 ||
+	    rsp.executed != rsp.n || rsp.n > s->ncmds) {
+		free(rap);
+		reply_text(r, 400, "malformed response script");
+		return;
+	}
+	if (s->state == TSM_SESS_JOB)
+		s->nreg = 0;	/* the job's GET STATUS is the new truth */
+	frontier = judge(s, rap, rsp.n, &rd, &sure, &refused);
+	free(rap);
+	if (refused) {
+		tsm_log(TSM_LOG_ERR, "session.auth_refused", "sid=%s csn=%s "
+		    "msg=\"card refused EXTERNAL AUTHENTICATE\"", s->id,
+		    s->csn);
+		settle(s, 0, 1);	/* nothing ran */
+		tsm_engine_finish(w, s, "failed", r);
+		return;
+	}
+	settle(s, frontier, sure && frontier == rsp.n);
+	if (s->state == TSM_SESS_RECONCILE && frontier == s->ncmds && sure) {
+		s->rd_elf_done |= rd.elf_done;
+		s->rd_apps_done |= rd.apps_done;
+		if ((rd.elf_more || rd.apps_more) && s->exchanges < 16) {
+			next_page(s, rd.elf_more ? 1 : 2, r);
+			if (r->code == 200)
+				return;
+		} else if (s->rd_elf_done && s->rd_apps_done) {
+			after_reconcile(w, s, r);
+			return;
+		}
+	}
+	tsm_engine_finish(w, s, "done", r);
+}
+
+void
+tsm_engine_abandon(struct tsm_worker *w, struct tsm_session *s)
+{
+	struct tsm_reply r = { 0 };
+
+	if (!s->store_session || s->state == TSM_SESS_DONE)
+		return;
+	settle(s, SIZE_MAX, 0);
+	tsm_engine_finish(w, s, "aborted", &r);
+	tsm_reply_clear(&r);
+}

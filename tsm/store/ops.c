@@ -1,0 +1,605 @@
+/*
+ * The operations queue and the writes of a provisioning session (ops.h):
+ * every change a session makes to the store is one transaction, with its
+ * audit records, so a killed server leaves an operation either as it was
+ * (queued or running, reconciled at the next contact) or finished.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/ops.h"
+#include "store/store_int.h"
+
+static const char sql_op_insert[] =
+    "INSERT INTO operations (kind, card_id, payload, idem_key, state,"
+    " attempts, created, updated) VALUES (?, ?, ?, ?, 'queued', 0, ?, ?)";
+static const char sql_op_by_idem[] =
+    "SELECT id FROM operations WHERE idem_key = ?";
+#define OP_COLS "SELECT id, card_id, kind, state, attempts, payload," \
+    " result, created FROM operations"
+static const char sql_op_get[] = OP_COLS " WHERE id = ?";
+static const char sql_op_pending[] = OP_COLS
+    " WHERE card_id = ? AND state IN ('queued', 'running', 'uncertain')"
+    " ORDER BY id LIMIT ?";
+static const char sql_op_card[] = OP_COLS
+    " WHERE card_id = ? ORDER BY id";
+static const char sql_op_running[] =
+    "UPDATE operations SET state = 'running', attempts = attempts + 1,"
+    " updated = ? WHERE id = ? AND card_id = ?";
+/* Only an operation in flight moves: a late writer (an abandoned
+ * session) never undoes what a newer session settled. */
+static const char sql_op_finish[] =
+    "UPDATE operations SET state = ?, result = ?, updated = ?"
+    " WHERE id = ? AND card_id = ? AND state IN ('running', 'uncertain')";
+static const char sql_card_kdd[] =
+    "SELECT csn FROM cards WHERE kdd = ? ORDER BY id LIMIT 2";
+static const char sql_card_contact[] =
+    "UPDATE cards SET last_contact = ?, updated = ? WHERE id = ?";
+static const char sql_card_gp[] =
+    "UPDATE cards SET gp_state = ?, updated = ? WHERE id = ?";
+static const char sql_sess_insert[] =
+    "INSERT INTO sessions (id, card_id, state, created, updated)"
+    " VALUES (?, ?, 'running', ?, ?)";
+static const char sql_sess_end[] =
+    "UPDATE sessions SET state = ?, updated = ? WHERE id = ?";
+static const char sql_provider_get[] =
+    "SELECT id FROM providers WHERE name = ?";
+static const char sql_provider_add[] =
+    "INSERT INTO providers (name, created) VALUES (?, ?)";
+static const char sql_app_get[] =
+    "SELECT id FROM applications WHERE provider_id = ? AND name = ?";
+static const char sql_app_add[] =
+    "INSERT INTO applications (provider_id, name, package_aid)"
+    " VALUES (?, ?, ?)";
+static const char sql_ver_get[] =
+    "SELECT id, cap_sha256 FROM app_versions WHERE app_id = ? AND"
+    " version = ?";
+static const char sql_ver_add[] =
+    "INSERT INTO app_versions (app_id, version, cap_sha256, cap_size,"
+    " approval, created) VALUES (?, ?, ?, ?, 'approved', ?)";
+static const char sql_inst_list[] =
+    "SELECT i.instance_aid, a.package_aid, i.gp_state, i.version_id"
+    " FROM app_instances i JOIN app_versions v ON v.id = i.version_id"
+    " JOIN applications a ON a.id = v.app_id WHERE i.card_id = ?"
+    " ORDER BY i.instance_aid";
+static const char sql_inst_del[] =
+    "DELETE FROM app_instances WHERE card_id = ? AND instance_aid = ?";
+/* DELETE of a load file with related objects takes its instances. */
+static const char sql_inst_del_pkg[] =
+    "DELETE FROM app_instances WHERE card_id = ? AND version_id IN"
+    " (SELECT v.id FROM app_versions v JOIN applications a"
+    " ON a.id = v.app_id WHERE a.package_aid = ?)";
+static const char sql_inst_state[] =
+    "UPDATE app_instances SET gp_state = ?, updated = ?"
+    " WHERE card_id = ? AND instance_aid = ?";
+static const char sql_inst_add[] =
+    "INSERT INTO app_instances (card_id, version_id, instance_aid,"
+    " gp_state, updated) VALUES (?, ?, ?, ?, ?)";
+
+void
+tsm_op_clear(struct tsm_op *op)
+{
+	free(op->payload);
+	memset(op, 0, sizeof(*op));
+}
+
+static int
+id_row(void *arg, const struct tsm_val *c, size_t n)
+{
+	if (n < 1 || c[0].t != TSM_V_INT)
+		return TSM_STORE_ERR_DB;
+	*(int64_t *)arg = c[0].i;
+	return 1;
+}
+
+/* 0 and *id, TSM_STORE_ERR_NOTFOUND, or an error. */
+static int
+get_id(struct tsm_store *s, const char *sql, const struct tsm_val *v,
+    size_t n, int64_t *id)
+{
+	int r;
+
+	*id = 0;
+	r = s->be->query(s->db, sql, v, n, id_row, id);
+	if (r == 1)
+		return 0;
+	return r == 0 ? TSM_STORE_ERR_NOTFOUND : r;
+}
+
+struct queue_args {
+	const char	*csn, *kind, *payload, *idem, *actor;
+	int64_t		*id;
+	int		*existed;
+};
+
+static int
+queue_fn(struct tsm_store *s, void *arg)
+{
+	struct queue_args *a = arg;
+	struct tsm_card k;
+	struct tsm_val v[6];
+	char detail[256];
+	int64_t now = tsm_now_ms();
+	int r;
+
+	*a->existed = 0;
+	v[0] = tsm_v_text(a->idem);
+	if ((r = get_id(s, sql_op_by_idem, v, 1, a->id)) == 0) {
+		*a->existed = 1;
+		return 0;
+	}
+	if (r != TSM_STORE_ERR_NOTFOUND)
+		return r;
+	if ((r = tsm_card_load_tx(s, a->csn, 1, &k)) != 0)
+		return r;
+	v[0] = tsm_v_text(a->kind);
+	v[1] = tsm_v_int(k.id);
+	v[2] = tsm_v_text(a->payload);
+	v[3] = tsm_v_text(a->idem);
+	v[4] = tsm_v_int(now);
+	v[5] = tsm_v_int(now);
+	if ((r = s->be->exec(s->db, sql_op_insert, v, 6, NULL, a->id)) != 0)
+		return r;
+	snprintf(detail, sizeof(detail), "{\"op\":%lld,\"kind\":\"%s\"}",
+	    (long long)*a->id, a->kind);
+	return tsm_audit_append_tx(s, a->actor, "op.queue", k.csn, detail);
+}
+
+int
+tsm_store_op_queue(struct tsm_store *s, const char *csn, const char *kind,
+    const char *payload, const char *idem_key, const char *actor,
+    int64_t *id, int *existed)
+{
+	struct queue_args a = { csn, kind, payload, idem_key, actor, id,
+	    existed };
+	int dummy;
+
+	if (csn == NULL || kind == NULL || idem_key == NULL ||
+	    *idem_key == '\0' || strlen(kind) >= 16 || strlen(idem_key) > 128)
+		return TSM_STORE_ERR_INVAL;
+	if (payload != NULL && strlen(payload) > TSM_OP_PAYLOAD_MAX)
+		return TSM_STORE_ERR_TOOLARGE;
+	if (existed == NULL)
+		a.existed = &dummy;
+	if (actor == NULL)
+		a.actor = "system";
+	return tsm_store_tx(s, queue_fn, &a);
+}
+
+struct op_list {
+	struct tsm_op	*ops;
+	size_t		 cap;
+	size_t		 n;
+};
+
+static int
+op_row(void *arg, const struct tsm_val *c, size_t n)
+{
+	struct op_list *l = arg;
+	struct tsm_op *op;
+
+	if (n < 8)
+		return TSM_STORE_ERR_DB;
+	if (l->n == l->cap)
+		return TSM_STORE_ERR_TOOLARGE;
+	op = &l->ops[l->n];
+	memset(op, 0, sizeof(*op));
+	op->id = c[0].t == TSM_V_INT ? c[0].i : 0;
+	op->card_id = c[1].t == TSM_V_INT ? c[1].i : 0;
+	tsm_v_copy(&c[2], op->kind, sizeof(op->kind));
+	tsm_v_copy(&c[3], op->state, sizeof(op->state));
+	op->attempts = c[4].t == TSM_V_INT ? (int)c[4].i : 0;
+	if (c[5].t == TSM_V_TEXT || c[5].t == TSM_V_BLOB) {
+		if (c[5].n > TSM_OP_PAYLOAD_MAX)
+			return TSM_STORE_ERR_TOOLARGE;
+		if ((op->payload = malloc(c[5].n + 1)) == NULL)
+			return TSM_STORE_ERR_NOMEM;
+		memcpy(op->payload, c[5].p, c[5].n);
+		op->payload[c[5].n] = '\0';
+	}
+	tsm_v_copy(&c[6], op->result, sizeof(op->result));
+	op->created = c[7].t == TSM_V_INT ? c[7].i : 0;
+	l->n++;
+	return 0;
+}
+
+static void
+op_list_free(struct op_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		tsm_op_clear(&l->ops[i]);
+	l->n = 0;
+}
+
+int
+tsm_store_op_get(struct tsm_store *s, int64_t id, struct tsm_op *op)
+{
+	struct op_list l = { op, 1, 0 };
+	struct tsm_val v = tsm_v_int(id);
+	int r;
+
+	if ((r = s->be->query(s->db, sql_op_get, &v, 1, op_row, &l)) < 0) {
+		op_list_free(&l);
+		return r;
+	}
+	return l.n == 1 ? 0 : TSM_STORE_ERR_NOTFOUND;
+}
+
+int
+tsm_store_op_pending(struct tsm_store *s, int64_t card_id,
+    struct tsm_op *ops, size_t cap, size_t *n)
+{
+	struct op_list l = { ops, cap, 0 };
+	struct tsm_val v[2];
+	int r;
+
+	*n = 0;
+	v[0] = tsm_v_int(card_id);
+	v[1] = tsm_v_int((int64_t)cap + 1);
+	if ((r = s->be->query(s->db, sql_op_pending, v, 2, op_row, &l)) < 0) {
+		op_list_free(&l);
+		return r;
+	}
+	*n = l.n;
+	return 0;
+}
+
+struct list_cb {
+	tsm_op_fn	 fn;
+	void		*arg;
+};
+
+static int
+op_list_row(void *arg, const struct tsm_val *c, size_t n)
+{
+	struct list_cb *cb = arg;
+	struct tsm_op op;
+	struct op_list l = { &op, 1, 0 };
+	int r;
+
+	if ((r = op_row(&l, c, n)) != 0)
+		return r;
+	r = cb->fn(cb->arg, &op);
+	tsm_op_clear(&op);
+	return r;
+}
+
+int
+tsm_store_op_list(struct tsm_store *s, int64_t card_id, tsm_op_fn fn,
+    void *arg)
+{
+	struct list_cb cb = { fn, arg };
+	struct tsm_val v = tsm_v_int(card_id);
+	int r;
+
+	r = s->be->query(s->db, sql_op_card, &v, 1, op_list_row, &cb);
+	return r < 0 ? r : 0;
+}
+
+static int
+csn_row(void *arg, const struct tsm_val *c, size_t n)
+{
+	char (*csn)[2][TSM_CSN_MAX + 1] = arg;
+
+	if (n < 1)
+		return TSM_STORE_ERR_DB;
+	if ((*csn)[0][0] == '\0') {
+		tsm_v_copy(&c[0], (*csn)[0], TSM_CSN_MAX + 1);
+		return 0;
+	}
+	tsm_v_copy(&c[0], (*csn)[1], TSM_CSN_MAX + 1);
+	return 1;
+}
+
+int
+tsm_store_card_find_kdd(struct tsm_store *s, const char *kdd,
+    struct tsm_card *k)
+{
+	char csn[2][TSM_CSN_MAX + 1];
+	struct tsm_val v = tsm_v_text(kdd);
+	int r;
+
+	if (kdd == NULL || *kdd == '\0')
+		return TSM_STORE_ERR_INVAL;
+	memset(csn, 0, sizeof(csn));
+	if ((r = s->be->query(s->db, sql_card_kdd, &v, 1, csn_row,
+	    &csn)) < 0)
+		return r;
+	if (csn[0][0] == '\0')
+		return TSM_STORE_ERR_NOTFOUND;
+	if (csn[1][0] != '\0')
+		return TSM_STORE_ERR_EXISTS;	/* ambiguous: two cards */
+	return tsm_card_load_tx(s, csn[0], 0, k);
+}
+
+/* Looks a row id up, inserting the row when it is missing. */
+static int
+ensure(struct tsm_store *s, const char *get, const struct tsm_val *gv,
+    size_t gn, const char *add, const struct tsm_val *av, size_t an,
+    int64_t *id)
+{
+	int r;
+
+	if ((r = get_id(s, get, gv, gn, id)) != TSM_STORE_ERR_NOTFOUND)
+		return r;
+	return s->be->exec(s->db, add, av, an, NULL, id);
+}
+
+struct ver_row {
+	int64_t	 id;
+	char	 sha[65];
+};
+
+static int
+ver_row_fn(void *arg, const struct tsm_val *c, size_t n)
+{
+	struct ver_row *v = arg;
+
+	if (n < 2 || c[0].t != TSM_V_INT)
+		return TSM_STORE_ERR_DB;
+	v->id = c[0].i;
+	tsm_v_copy(&c[1], v->sha, sizeof(v->sha));
+	return 1;
+}
+
+struct app_args {
+	const struct tsm_app_ref	*a;
+	int64_t				*vid;
+};
+
+static int
+app_fn(struct tsm_store *s, void *arg)
+{
+	struct app_args *x = arg;
+	const struct tsm_app_ref *a = x->a;
+	struct tsm_val v[6];
+	struct ver_row vr;
+	int64_t pid, aid, now = tsm_now_ms();
+	int r;
+
+	v[0] = tsm_v_text(a->provider);
+	v[1] = tsm_v_int(now);
+	if ((r = ensure(s, sql_provider_get, v, 1, sql_provider_add, v, 2,
+	    &pid)) != 0)
+		return r;
+	v[0] = tsm_v_int(pid);
+	v[1] = tsm_v_text(a->name);
+	v[2] = tsm_v_text(a->package_aid);
+	if ((r = ensure(s, sql_app_get, v, 2, sql_app_add, v, 3, &aid)) != 0)
+		return r;
+	v[0] = tsm_v_int(aid);
+	v[1] = tsm_v_text(a->version);
+	memset(&vr, 0, sizeof(vr));
+	if ((r = s->be->query(s->db, sql_ver_get, v, 2, ver_row_fn,
+	    &vr)) < 0)
+		return r;
+	if (r == 1) {
+		/* A version is immutable: other bytes need another version. */
+		if (strcmp(vr.sha, a->cap_sha256) != 0)
+			return TSM_STORE_ERR_EXISTS;
+		*x->vid = vr.id;
+		return 0;
+	}
+	v[2] = tsm_v_text(a->cap_sha256);
+	v[3] = tsm_v_int(a->cap_size);
+	v[4] = tsm_v_int(now);
+	return s->be->exec(s->db, sql_ver_add, v, 5, NULL, x->vid);
+}
+
+int
+tsm_store_app_version_ensure(struct tsm_store *s,
+    const struct tsm_app_ref *a, int64_t *version_id)
+{
+	struct app_args x = { a, version_id };
+
+	if (a->provider == NULL || a->name == NULL || a->package_aid == NULL ||
+	    a->version == NULL || a->cap_sha256 == NULL)
+		return TSM_STORE_ERR_INVAL;
+	return tsm_store_tx(s, app_fn, &x);
+}
+
+struct inst_args {
+	tsm_instance_fn	 fn;
+	void		*arg;
+};
+
+static int
+inst_row(void *arg, const struct tsm_val *c, size_t n)
+{
+	struct inst_args *a = arg;
+	struct tsm_instance in;
+
+	if (n < 4)
+		return TSM_STORE_ERR_DB;
+	memset(&in, 0, sizeof(in));
+	tsm_v_copy(&c[0], in.aid, sizeof(in.aid));
+	tsm_v_copy(&c[1], in.package_aid, sizeof(in.package_aid));
+	tsm_v_copy(&c[2], in.gp_state, sizeof(in.gp_state));
+	in.version_id = c[3].t == TSM_V_INT ? c[3].i : 0;
+	return a->fn(a->arg, &in);
+}
+
+int
+tsm_store_instance_list(struct tsm_store *s, int64_t card_id,
+    tsm_instance_fn fn, void *arg)
+{
+	struct inst_args a = { fn, arg };
+	struct tsm_val v = tsm_v_int(card_id);
+	int r;
+
+	r = s->be->query(s->db, sql_inst_list, &v, 1, inst_row, &a);
+	return r < 0 ? r : 0;
+}
+
+struct begin_args {
+	const char	*sid, *agent;
+	int64_t		 card_id;
+	const int64_t	*ids;
+	size_t		 n;
+};
+
+static int
+running(struct tsm_store *s, int64_t card_id, const int64_t *ids,
+    size_t n, int64_t now)
+{
+	struct tsm_val v[3];
+	int64_t changed;
+	size_t i;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		v[0] = tsm_v_int(now);
+		v[1] = tsm_v_int(ids[i]);
+		v[2] = tsm_v_int(card_id);
+		if ((r = s->be->exec(s->db, sql_op_running, v, 3, &changed,
+		    NULL)) != 0)
+			return r;
+		if (changed != 1)
+			return TSM_STORE_ERR_NOTFOUND;
+	}
+	return 0;
+}
+
+static int
+begin_fn(struct tsm_store *s, void *arg)
+{
+	struct begin_args *a = arg;
+	struct tsm_val v[4];
+	int64_t now = tsm_now_ms();
+	int r;
+
+	if (a->sid == NULL)
+		return running(s, a->card_id, a->ids, a->n, now);
+
+	v[0] = tsm_v_text(a->sid);
+	v[1] = tsm_v_int(a->card_id);
+	v[2] = tsm_v_int(now);
+	v[3] = tsm_v_int(now);
+	if ((r = s->be->exec(s->db, sql_sess_insert, v, 4, NULL, NULL)) != 0)
+		return r;
+	v[0] = tsm_v_int(now);
+	v[1] = tsm_v_int(now);
+	v[2] = tsm_v_int(a->card_id);
+	if ((r = s->be->exec(s->db, sql_card_contact, v, 3, NULL, NULL)) != 0)
+		return r;
+	return running(s, a->card_id, a->ids, a->n, now);
+}
+
+int
+tsm_store_session_begin(struct tsm_store *s, const char *sid,
+    int64_t card_id, const char *agent, const int64_t *op_ids, size_t n)
+{
+	struct begin_args a = { sid, agent, card_id, op_ids, n };
+
+	if (sid == NULL || *sid == '\0' || (n > 0 && op_ids == NULL))
+		return TSM_STORE_ERR_INVAL;
+	return tsm_store_tx(s, begin_fn, &a);
+}
+
+int
+tsm_store_ops_running(struct tsm_store *s, int64_t card_id,
+    const int64_t *op_ids, size_t n)
+{
+	struct begin_args a = { NULL, NULL, card_id, op_ids, n };
+
+	if (n > 0 && op_ids == NULL)
+		return TSM_STORE_ERR_INVAL;
+	return tsm_store_tx(s, begin_fn, &a);
+}
+
+static int
+end_op(struct tsm_store *s, const struct tsm_session_end *e,
+    const struct tsm_op_outcome *o, int64_t now)
+{
+	struct tsm_val v[5];
+	char detail[512];
+	int r;
+
+	v[0] = tsm_v_text(o->state);
+	v[1] = tsm_v_text(o->result);
+	v[2] = tsm_v_int(now);
+	v[3] = tsm_v_int(o->op_id);
+	v[4] = tsm_v_int(e->card_id);
+	if ((r = s->be->exec(s->db, sql_op_finish, v, 5, NULL, NULL)) != 0)
+		return r;
+	snprintf(detail, sizeof(detail), "{\"op\":%lld,\"state\":\"%s\","
+	    "\"session\":\"%s\",\"agent\":\"%s\"}", (long long)o->op_id,
+	    o->state, e->sid, e->agent != NULL ? e->agent : "");
+	return tsm_audit_append_tx(s, "tsmd", "op.result", e->csn, detail);
+}
+
+static int
+end_instance(struct tsm_store *s, const struct tsm_session_end *e,
+    const struct tsm_instance_change *c, int64_t now)
+{
+	struct tsm_val v[5];
+	int r;
+
+	v[0] = tsm_v_int(e->card_id);
+	v[1] = tsm_v_text(c->aid);
+	if (c->gp_state == NULL) {
+		if ((r = s->be->exec(s->db, sql_inst_del, v, 2, NULL,
+		    NULL)) != 0)
+			return r;
+		return s->be->exec(s->db, sql_inst_del_pkg, v, 2, NULL, NULL);
+	}
+	if (c->version_id == 0) {	/* a state change only */
+		v[0] = tsm_v_text(c->gp_state);
+		v[1] = tsm_v_int(now);
+		v[2] = tsm_v_int(e->card_id);
+		v[3] = tsm_v_text(c->aid);
+		return s->be->exec(s->db, sql_inst_state, v, 4, NULL, NULL);
+	}
+	/* Delete then insert: MariaDB's affected rows count only rows whose
+	 * values changed, so an UPDATE cannot tell "absent" from "same". */
+	if ((r = s->be->exec(s->db, sql_inst_del, v, 2, NULL, NULL)) != 0)
+		return r;
+	v[0] = tsm_v_int(e->card_id);
+	v[1] = tsm_v_int(c->version_id);
+	v[2] = tsm_v_text(c->aid);
+	v[3] = tsm_v_text(c->gp_state);
+	v[4] = tsm_v_int(now);
+	return s->be->exec(s->db, sql_inst_add, v, 5, NULL, NULL);
+}
+
+static int
+end_fn(struct tsm_store *s, void *arg)
+{
+	const struct tsm_session_end *e = arg;
+	struct tsm_val v[3];
+	int64_t now = tsm_now_ms();
+	size_t i;
+	int r;
+
+	for (i = 0; i < e->nops; i++)
+		if ((r = end_op(s, e, &e->ops[i], now)) != 0)
+			return r;
+	for (i = 0; i < e->ninst; i++)
+		if ((r = end_instance(s, e, &e->inst[i], now)) != 0)
+			return r;
+	if (e->card_gp_state != NULL) {
+		v[0] = tsm_v_text(e->card_gp_state);
+		v[1] = tsm_v_int(now);
+		v[2] = tsm_v_int(e->card_id);
+		if ((r = s->be->exec(s->db, sql_card_gp, v, 3, NULL,
+		    NULL)) != 0)
+			return r;
+	}
+	v[0] = tsm_v_text(e->state);
+	v[1] = tsm_v_int(now);
+	v[2] = tsm_v_text(e->sid);
+	return s->be->exec(s->db, sql_sess_end, v, 3, NULL, NULL);
+}
+
+int
+tsm_store_session_end(struct tsm_store *s, const struct tsm_session_end *e)
+{
+	if (e->sid == NULL || e->csn == NULL || e->state == NULL ||
+	    (e->nops > 0 && e->ops == NULL) ||
+	    (e->ninst > 0 && e->inst == NULL))
+		return TSM_STORE_ERR_INVAL;
+	return tsm_store_tx(s, end_fn, (void *)(uintptr_t)e);
+}
