@@ -542,3 +542,42 @@ gp_scp_host_auth_session(struct gp_scp *s, const struct gp_scp_keys *k,
 	    gp_scp03_host_auth_keys(s, k, rsp, n) :
 	    gp_scp02_host_auth_keys(s, k, rsp, n));
 }
+
+int
+gp_scp_mark_get(const struct gp_scp *s, struct gp_scp_mark *m)
+{
+	if (s->role != GP_SCP_HOST || s->state != GP_SCP_OPEN)
+		return GP_ERR_STATE;
+	memcpy(m->chain, s->chain, sizeof(m->chain));
+	m->cmd_counter = s->cmd_counter;
+	memcpy(m->rmac_cmd, s->rmac_cmd, s->rmac_cmd_len);
+	m->rmac_cmd_len = s->rmac_cmd_len;
+	return 0;
+}
+
+/* Swaps the marked command's state in, unwraps, swaps the live one back. */
+int
+gp_scp_unwrap_marked(struct gp_scp *s, const struct gp_scp_mark *m,
+    const uint8_t *wire, size_t n, struct gp_wr *w)
+{
+	struct gp_scp_mark live;
+	int r;
+
+	if ((r = gp_scp_mark_get(s, &live)) != 0)
+		return r;
+	if (m->rmac_cmd_len > sizeof(s->rmac_cmd))
+		return GP_ERR_INVAL;
+	memcpy(s->chain, m->chain, sizeof(s->chain));
+	s->cmd_counter = m->cmd_counter;
+	memcpy(s->rmac_cmd, m->rmac_cmd, m->rmac_cmd_len);
+	s->rmac_cmd_len = m->rmac_cmd_len;
+	r = gp_scp_unwrap(s, wire, n, w);
+	if (s->state == GP_SCP_OPEN) {
+		memcpy(s->chain, live.chain, sizeof(s->chain));
+		s->cmd_counter = live.cmd_counter;
+		memcpy(s->rmac_cmd, live.rmac_cmd, live.rmac_cmd_len);
+		s->rmac_cmd_len = live.rmac_cmd_len;
+	}
+	gp_wipe(&live, sizeof(live));
+	return r;
+}

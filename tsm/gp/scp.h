@@ -167,6 +167,25 @@ int	gp_scp_card_wrap(struct gp_scp *, const uint8_t *data, size_t n,
  */
 int	gp_scp02_card_challenge(const uint8_t kmac[16], uint16_t seq,
 	    const uint8_t *aid, size_t aidlen, uint8_t out[6]);
+/*
+ * A whole script is wrapped before the card answers any of it (one HTTP
+ * exchange carries it all). Each response's R-MAC / R-ENCRYPTION needs
+ * the state right after its own command was wrapped: take a mark after
+ * each gp_scp_wrap, and unwrap each response against its mark. Responses
+ * are still unwrapped in order (SCP02 chains its R-MACs). The live
+ * session state is left as it was.
+ */
+struct gp_scp_mark {
+	uint8_t		chain[16];
+	uint32_t	cmd_counter;
+	uint8_t		rmac_cmd[4 + 1 + 255];
+	size_t		rmac_cmd_len;
+};
+
+int	gp_scp_mark_get(const struct gp_scp *, struct gp_scp_mark *);
+int	gp_scp_unwrap_marked(struct gp_scp *, const struct gp_scp_mark *,
+	    const uint8_t *wire, size_t n, struct gp_wr *plain);
+
 /* Predicts an SCP03 pseudo-random card challenge (s bytes). */
 int	gp_scp03_card_challenge(const uint8_t *kenc, size_t klen, uint8_t s,
 	    uint32_t seq, const uint8_t *sd_aid, size_t aidlen, uint8_t *out);

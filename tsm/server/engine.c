@@ -288,8 +288,8 @@ wrap_all(struct tsm_session *s, const struct tsm_script *plain,
 		if ((r = gp_scp_wrap(&s->scp, plain->w.p + plain->off[i],
 		    plain->off[i + 1] - plain->off[i], &w)) != 0)
 			return r;
-		memcpy(s->snap[out->n].chain, s->scp.chain, 16);
-		s->snap[out->n].ctr = s->scp.cmd_counter;
+		if ((r = gp_scp_mark_get(&s->scp, &s->marks[out->n])) != 0)
+			return r;
 		if ((r = script_add_plain(out, w.p, w.len)) != 0)
 			return r;
 	}

@@ -145,9 +145,8 @@ judge(struct tsm_session *s, const struct gp_span *rap, size_t n,
 			continue;
 		}
 		gp_wr_init(&w, plain, sizeof(plain));
-		memcpy(s->scp.chain, s->snap[i].chain, 16);
-		s->scp.cmd_counter = s->snap[i].ctr;
-		if (gp_scp_unwrap(&s->scp, rap[i].p, rap[i].len, &w) != 0 ||
+		if (gp_scp_unwrap_marked(&s->scp, &s->marks[i], rap[i].p,
+		    rap[i].len, &w) != 0 ||
 		    gp_rapdu_parse(w.p, w.len, &a) != 0) {
 			tsm_log(TSM_LOG_ERR, "session.unwrap_failed", "sid=%s "
 			    "csn=%s index=%zu", s->id, s->csn, i);

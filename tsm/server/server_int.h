@@ -199,13 +199,10 @@ struct tsm_session {
 	size_t		 ncmds;
 	/*
 	 * The whole script is wrapped before the card sees any of it, but
-	 * an R-MAC (and R-ENC) is computed with the chaining value and the
-	 * counter of its own command: kept per command for the unwrap.
+	 * an R-MAC (and R-ENC) is computed with the state of its own
+	 * command: a libgp mark per command for the unwrap.
 	 */
-	struct {
-		uint8_t		chain[16];
-		uint32_t	ctr;
-	}		 snap[TSM_CMDS_MAX];
+	struct gp_scp_mark marks[TSM_CMDS_MAX];
 	/* Registry read by the session. */
 	struct tsm_reg	 reg[TSM_REG_MAX];
 	size_t		 nreg;

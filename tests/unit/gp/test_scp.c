@@ -1951,6 +1951,66 @@ test_auth_session(void **state)
 	pair_free(&p);
 }
 
+/*
+ * A script wrapped whole before any answer: each response unwrapped
+ * against the mark taken after its own command (R-MAC, R-ENC), and the
+ * live state left where the last wrap put it.
+ */
+static void
+test_marks(void **state)
+{
+	static const struct { size_t vi; uint8_t level; } cases[] = {
+		{ 0, 0x11 }, { 1, 0x13 }, { 5, 0x33 }, { 4, 0x13 },
+	};
+	uint8_t wires[3][BUFSZ], rsp[3][BUFSZ], cmd[32], out[BUFSZ];
+	size_t wl[3], rl[3], k, c, n;
+	struct gp_scp_mark m[3];
+	uint8_t chain[16];
+	struct gp_wr w, o;
+	struct pair p;
+
+	(void)state;
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		WHERE("%s level %02X marks", vname(&variants[cases[c].vi]),
+		    cases[c].level);
+		pair_open(&p, &variants[cases[c].vi], cases[c].level);
+		for (k = 0; k < 3; k++) {
+			n = 0;
+			cmd[n++] = 0x80; cmd[n++] = 0xCA; cmd[n++] = 0x00;
+			cmd[n++] = (uint8_t)(0x60 + k); cmd[n++] = 0x00;
+			gp_wr_init(&w, wires[k], BUFSZ);
+			EQ(gp_scp_wrap(&p.host, cmd, n, &w), 0);
+			wl[k] = w.len;
+			EQ(gp_scp_mark_get(&p.host, &m[k]), 0);
+		}
+		memcpy(chain, p.host.chain, 16);
+		/* The card answers each in order, with data. */
+		for (k = 0; k < 3; k++) {
+			gp_wr_init(&o, out, sizeof(out));
+			EQ(gp_scp_card_unwrap(&p.card, wires[k], wl[k], &o), 0);
+			gp_wr_init(&w, rsp[k], BUFSZ);
+			EQ(gp_scp_card_wrap(&p.card, (const uint8_t *)"\x01\x02\x03",
+			    (size_t)k + 1, 0x9000, &w), 0);
+			rl[k] = w.len;
+		}
+		for (k = 0; k < 3; k++) {
+			gp_wr_init(&o, out, sizeof(out));
+			EQ(gp_scp_unwrap_marked(&p.host, &m[k], rsp[k], rl[k],
+			    &o), 0);
+			EQ(o.len, k + 3);
+			MEQ(out, "\x01\x02\x03", k + 1);
+			EQ(out[k + 1], 0x90);
+		}
+		MEQ(p.host.chain, chain, 16);
+		/* Against another command's mark, an R-MAC fails. */
+		gp_wr_init(&o, out, sizeof(out));
+		EQ(gp_scp_unwrap_marked(&p.host, &m[0], rsp[1], rl[1], &o),
+		    GP_ERR_AUTH);
+		EQ(p.host.state, GP_SCP_BROKEN);
+		pair_free(&p);
+	}
+}
+
 int
 main(void)
 {
@@ -1974,6 +2034,7 @@ main(void)
 		cmocka_unit_test(test_kat_scp02),
 		cmocka_unit_test(test_from_session_keys),
 		cmocka_unit_test(test_kvn),
+		cmocka_unit_test(test_marks),
 		cmocka_unit_test(test_auth_session),
 		cmocka_unit_test(test_level_refused),
 		cmocka_unit_test(test_scp02_prand),
