@@ -6,8 +6,11 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <sys/time.h>
+
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -37,6 +40,7 @@ int
 keys_connect(struct keys_client *c)
 {
 	struct sockaddr_un sa;
+	struct timeval tv;
 	int fd;
 
 	if (c->fd >= 0)
@@ -48,12 +52,145 @@ keys_connect(struct keys_client *c)
 	memcpy(sa.sun_path, c->path, strlen(c->path) + 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return KEYS_ERR_IO;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+	/*
+	 * Timeouts by the kernel (SO_RCVTIMEO/SO_SNDTIMEO): a blocking recv or
+	 * send is one system call, where poll + recv was two.
+	 */
+	tv.tv_sec = c->timeout_ms / 1000;
+	tv.tv_usec = (c->timeout_ms % 1000) * 1000;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		close(fd);
 		return KEYS_ERR_IO;
 	}
 	c->fd = fd;
 	return 0;
+}
+
+static int
+io_err(void)
+{
+	return errno == EAGAIN ? KEYS_ERR_TIMEOUT :
+	    KEYS_ERR_IO;
+}
+
+static int
+send_all(struct keys_client *c, const uint8_t *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = send(c->fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? io_err() : KEYS_ERR_IO;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Answers are read through a buffer: one recv takes whatever keyd has
+ * sent (a whole answer, or several when requests were pipelined).
+ */
+#define RB_CAP	(2 * (KEYS_MSG_MAX + 4))
+
+struct rbuf {
+	uint8_t	 b[RB_CAP];
+	size_t	 off, len;
+};
+
+static int
+rb_fill(struct keys_client *c, struct rbuf *rb, size_t need)
+{
+	ssize_t g;
+
+	if (rb->len - rb->off >= need)
+		return 0;
+	if (rb->off > 0) {
+		memmove(rb->b, rb->b + rb->off, rb->len - rb->off);
+		rb->len -= rb->off;
+		gp_wipe(rb->b + rb->len, rb->off);
+		rb->off = 0;
+	}
+	while (rb->len < need) {
+		g = recv(c->fd, rb->b + rb->len, sizeof(rb->b) - rb->len, 0);
+		if (g < 0 && errno == EINTR)
+			continue;
+		if (g <= 0)
+			return g < 0 ? io_err() : KEYS_ERR_IO;
+		rb->len += (size_t)g;
+	}
+	return 0;
+}
+
+/* The next answer's body; it stays valid until the next rb_frame. */
+static int
+rb_frame(struct keys_client *c, struct rbuf *rb, const uint8_t **body,
+    size_t *n)
+{
+	const uint8_t *h;
+	uint32_t len;
+	int r;
+
+	if ((r = rb_fill(c, rb, 4)) != 0)
+		return r;
+	h = rb->b + rb->off;
+	len = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 |
+	    (uint32_t)h[2] << 8 | h[3];
+	if (len == 0 || len > KEYS_MSG_MAX)
+		return KEYS_ERR_TOOLARGE;
+	if ((r = rb_fill(c, rb, 4 + (size_t)len)) != 0)
+		return r;
+	*body = rb->b + rb->off + 4;
+	*n = len;
+	rb->off += 4 + (size_t)len;
+	return 0;
+}
+
+/* Appends one request frame (length, body) to w. */
+static int
+put_frame(const struct keys_req *req, struct gp_wr *w)
+{
+	size_t at = w->len, n;
+	int r;
+
+	if (gp_wr_put(w, "\0\0\0\0", 4) != 0)
+		return KEYS_ERR_TOOLARGE;
+	if ((r = keys_req_encode(req, w)) != 0)
+		return r;
+	n = w->len - at - 4;
+	if (n > KEYS_MSG_MAX)
+		return KEYS_ERR_TOOLARGE;
+	w->p[at] = (uint8_t)(n >> 24);
+	w->p[at + 1] = (uint8_t)(n >> 16);
+	w->p[at + 2] = (uint8_t)(n >> 8);
+	w->p[at + 3] = (uint8_t)n;
+	return 0;
+}
+
+/* Status of an answer body; rd is set on the result after it. */
+static int
+answer_status(struct keys_client *c, const uint8_t *body, size_t n,
+    struct gp_rd *rd)
+{
+	uint8_t st;
+	int r;
+
+	gp_rd_init(rd, body, n);
+	if (gp_rd_u8(rd, &st) != 0)
+		return KEYS_ERR_PROTO;
+	r = st == 0 ? 0 : -(int)st;
+	if (r < -KEYS_ERR_MAX)
+		r = KEYS_ERR_PROTO;
+	/* keyd hangs up on a refused or malformed request: so do we. */
+	if (r == KEYS_ERR_DENIED || r == KEYS_ERR_PROTO ||
+	    r == KEYS_ERR_TOOLARGE)
+		keys_close(c);
+	return r;
 }
 
 /*
@@ -64,38 +201,32 @@ static int
 call(struct keys_client *c, const struct keys_req *req, uint8_t *ans,
     struct gp_rd *rd)
 {
-	uint8_t body[KEYS_MSG_MAX];
+	uint8_t body[KEYS_MSG_MAX + 4];
+	struct rbuf rbs, *rb = &rbs;
+	const uint8_t *a;
 	struct gp_wr w;
 	size_t n = 0;
-	uint8_t st;
 	int r;
 
 	gp_rd_init(rd, ans, 0);
 	gp_wr_init(&w, body, sizeof(body));
-	if ((r = keys_req_encode(req, &w)) != 0)
+	if ((r = put_frame(req, &w)) != 0)
 		goto out;
+	rb->off = rb->len = 0;
 	if ((r = keys_connect(c)) != 0)
 		goto out;
-	if ((r = keys_frame_send(c->fd, body, w.len, c->timeout_ms)) != 0 ||
-	    (r = keys_frame_recv(c->fd, ans, KEYS_MSG_MAX, &n,
-	    c->timeout_ms)) != 0) {
+	if ((r = send_all(c, body, w.len)) != 0 ||
+	    (r = rb_frame(c, rb, &a, &n)) != 0 || rb->off != rb->len) {
+		if (r == 0)
+			r = KEYS_ERR_PROTO;	/* more than one answer */
 		keys_close(c);	/* stream state unknown: start afresh */
 		goto out;
 	}
-	gp_rd_init(rd, ans, n);
-	if (gp_rd_u8(rd, &st) != 0) {
-		r = KEYS_ERR_PROTO;
-		goto out;
-	}
-	r = st == 0 ? 0 : -(int)st;
-	if (r < -KEYS_ERR_MAX)
-		r = KEYS_ERR_PROTO;
-	/* keyd hangs up on a refused or malformed request: so do we. */
-	if (r == KEYS_ERR_DENIED || r == KEYS_ERR_PROTO ||
-	    r == KEYS_ERR_TOOLARGE)
-		keys_close(c);
+	memcpy(ans, a, n);
+	r = answer_status(c, ans, n, rd);
 out:
-	gp_wipe(body, sizeof(body));
+	gp_wipe(rb->b, rb->len);
+	gp_wipe(body, w.len);
 	return r;
 }
 
@@ -125,46 +256,136 @@ set_label(char *dst, const char *src)
 	snprintf(dst, KEYS_LABEL_MAX + 1, "%s", src != NULL ? src : "");
 }
 
+static void
+open_req(struct keys_req *q, const struct keys_open_req *o)
+{
+	memset(q, 0, sizeof(*q));
+	q->type = KEYS_REQ_OPEN;
+	set_label(q->label, o->label);
+	q->ver = o->version;
+	q->proto = (uint8_t)o->proto;
+	q->i = o->i;
+	q->s = o->s;
+	q->hc = o->host_challenge;
+	q->hclen = o->s;
+	q->rsp = o->rsp;
+	q->rsplen = o->rsplen;
+	q->aid = o->sd_aid;
+	q->aidlen = o->sd_aid != NULL ? o->aidlen : 0;
+}
+
+/* The result of an open answer (after its status) into out. */
+static int
+open_result(struct gp_rd *rd, uint8_t s, struct keys_session *out)
+{
+	const uint8_t *hcr;
+	uint8_t klen;
+	size_t hn;
+
+	if (gp_rd_u8(rd, &klen) != 0 || klen == 0 || klen > GP_KEY_MAX ||
+	    gp_rd_copy(rd, out->enc, klen) != 0 ||
+	    gp_rd_copy(rd, out->mac, klen) != 0 ||
+	    gp_rd_copy(rd, out->rmac, klen) != 0 ||
+	    gp_rd_lv(rd, &hcr, &hn) != 0 || hn != s || hn > 16)
+		return KEYS_ERR_PROTO;
+	memcpy(out->host_cryptogram, hcr, hn);
+	out->len = klen;
+	out->s = hn;
+	return done(rd, 0);
+}
+
+int
+keys_open_channel_aid(struct keys_client *c, const char *label,
+    uint8_t version, int proto, uint8_t i, uint8_t s, const uint8_t *hc,
+    const uint8_t *rsp, size_t rsplen, const uint8_t *aid, size_t aidlen,
+    struct keys_session *out)
+{
+	struct keys_open_req o = { label, version, proto, i, s, hc, rsp,
+	    rsplen, aid, aidlen };
+	struct keys_req q;
+	uint8_t ans[KEYS_MSG_MAX];
+	struct gp_rd rd;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (aidlen > 16)
+		return KEYS_ERR_INVAL;
+	open_req(&q, &o);
+	if ((r = call(c, &q, ans, &rd)) == 0)
+		r = open_result(&rd, s, out);
+	if (r != 0)
+		keys_session_wipe(out);
+	gp_wipe(ans, sizeof(ans));
+	return r;
+}
+
 int
 keys_open_channel(struct keys_client *c, const char *label, uint8_t version,
     int proto, uint8_t i, uint8_t s, const uint8_t *hc, const uint8_t *rsp,
     size_t rsplen, struct keys_session *out)
 {
-	struct keys_req q = { .type = KEYS_REQ_OPEN };
-	uint8_t ans[KEYS_MSG_MAX], klen;
-	const uint8_t *hcr;
-	struct gp_rd rd;
-	size_t hn;
-	int r;
+	return keys_open_channel_aid(c, label, version, proto, i, s, hc, rsp,
+	    rsplen, NULL, 0, out);
+}
 
-	memset(out, 0, sizeof(*out));
-	set_label(q.label, label);
-	q.ver = version;
-	q.proto = (uint8_t)proto;
-	q.i = i;
-	q.s = s;
-	q.hc = hc;
-	q.hclen = s;
-	q.rsp = rsp;
-	q.rsplen = rsplen;
-	if ((r = call(c, &q, ans, &rd)) != 0)
-		goto out;
-	if (gp_rd_u8(&rd, &klen) != 0 || klen == 0 || klen > GP_KEY_MAX ||
-	    gp_rd_copy(&rd, out->enc, klen) != 0 ||
-	    gp_rd_copy(&rd, out->mac, klen) != 0 ||
-	    gp_rd_copy(&rd, out->rmac, klen) != 0 ||
-	    gp_rd_lv(&rd, &hcr, &hn) != 0 || hn != s || hn > 16) {
-		r = KEYS_ERR_PROTO;
+int
+keys_open_channels(struct keys_client *c, const struct keys_open_req *o,
+    size_t n, struct keys_session *out, int *res)
+{
+	uint8_t body[KEYS_PIPELINE_MAX * 160];
+	struct rbuf rb;
+	struct keys_req q;
+	const uint8_t *a;
+	struct gp_rd rd;
+	struct gp_wr w;
+	size_t k, an;
+	int r = 0;
+
+	rb.off = rb.len = 0;
+	for (k = 0; k < n && k < KEYS_PIPELINE_MAX; k++) {
+		memset(&out[k], 0, sizeof(out[k]));
+		res[k] = KEYS_ERR_IO;
+	}
+	if (n == 0 || n > KEYS_PIPELINE_MAX)
+		return KEYS_ERR_INVAL;
+	gp_wr_init(&w, body, sizeof(body));
+	for (k = 0; k < n; k++) {
+		if (o[k].aidlen > 16)
+			return KEYS_ERR_INVAL;
+		open_req(&q, &o[k]);
+		if ((r = put_frame(&q, &w)) != 0)
+			return r;
+	}
+	if ((r = keys_connect(c)) != 0)
+		return r;
+	if ((r = send_all(c, body, w.len)) != 0) {
+		keys_close(c);
 		goto out;
 	}
-	memcpy(out->host_cryptogram, hcr, hn);
-	out->len = klen;
-	out->s = hn;
-	r = done(&rd, 0);
+	for (k = 0; k < n; k++) {
+		if ((r = rb_frame(c, &rb, &a, &an)) != 0) {
+			keys_close(c);
+			break;
+		}
+		if ((res[k] = answer_status(c, a, an, &rd)) == 0)
+			res[k] = open_result(&rd, o[k].s, &out[k]);
+		if (res[k] != 0)
+			keys_session_wipe(&out[k]);
+		if (c->fd < 0 && k + 1 < n) {	/* keyd hung up */
+			r = KEYS_ERR_IO;
+			break;
+		}
+	}
+	if (r == 0 && rb.off != rb.len) {
+		r = KEYS_ERR_PROTO;
+		keys_close(c);
+	}
 out:
-	if (r != 0)
-		keys_session_wipe(out);
-	gp_wipe(ans, sizeof(ans));
+	for (; r != 0 && k < n; k++) {
+		keys_session_wipe(&out[k]);
+		res[k] = r;
+	}
+	gp_wipe(rb.b, rb.len);
 	return r;
 }
 
@@ -404,6 +625,8 @@ keys_hmac(struct keys_client *c, const char *label, uint8_t version,
 	return done(&rd, r);
 }
 
+static int check_hash(size_t);
+
 static int
 blob_answer(struct keys_client *c, const struct keys_req *q, uint8_t *out,
     size_t cap, size_t *outlen)
@@ -433,7 +656,8 @@ keys_sign(struct keys_client *c, const char *label, uint8_t version,
 {
 	struct keys_req q = { .type = KEYS_REQ_SIGN };
 
-	if (hlen > 64)
+	*siglen = 0;
+	if (check_hash(hlen) != 0)
 		return KEYS_ERR_INVAL;
 	set_label(q.label, label);
 	q.ver = version;
@@ -451,4 +675,102 @@ keys_pubkey(struct keys_client *c, const char *label, uint8_t version,
 	set_label(q.label, label);
 	q.ver = version;
 	return blob_answer(c, &q, der, cap, derlen);
+}
+
+static int
+check_hash(size_t hlen)
+{
+	return hlen == 20 || hlen == 32 || hlen == 48 || hlen == 64 ? 0 :
+	    KEYS_ERR_INVAL;
+}
+
+int
+keys_sign_token(struct keys_client *c, const char *label, uint8_t version,
+    int scheme, const uint8_t *data, size_t n, uint8_t *sig, size_t cap,
+    size_t *siglen)
+{
+	struct keys_req q = { .type = KEYS_REQ_SIGN_TOKEN };
+
+	*siglen = 0;
+	if (scheme <= KEYS_SIG_AUTO || scheme > KEYS_SIG_LAST || n < 3 ||
+	    n > 258)
+		return KEYS_ERR_INVAL;
+	set_label(q.label, label);
+	q.ver = version;
+	q.sigalg = (uint8_t)scheme;
+	q.data = data;
+	q.datalen = n;
+	return blob_answer(c, &q, sig, cap, siglen);
+}
+
+int
+keys_import_pair(struct keys_client *c, const char *label, uint8_t version,
+    const uint8_t *der, size_t n, uint8_t fpr[3])
+{
+	struct keys_req q = { .type = KEYS_REQ_IMPORT_PAIR };
+
+	if (n == 0 || n > KEYS_DATA_MAX)
+		return KEYS_ERR_INVAL;
+	set_label(q.label, label);
+	q.ver = version;
+	q.role = KEYS_ROLE_DAP;
+	q.data = der;
+	q.datalen = n;
+	return kcv_answer(c, &q, fpr);
+}
+
+int
+keys_verify_receipt(struct keys_client *c, const char *label,
+    uint8_t version, const uint8_t *data, size_t n, const uint8_t *receipt,
+    size_t rlen)
+{
+	struct keys_req q = { .type = KEYS_REQ_RECEIPT };
+	uint8_t ans[KEYS_MSG_MAX];
+	struct gp_rd rd;
+	int r;
+
+	if (n > KEYS_DATA_MAX || rlen < 8 || rlen > 16)
+		return KEYS_ERR_INVAL;
+	set_label(q.label, label);
+	q.ver = version;
+	q.data = data;
+	q.datalen = n;
+	q.mac = receipt;
+	q.maclen = rlen;
+	r = call(c, &q, ans, &rd);
+	return done(&rd, r);
+}
+
+int
+keys_encrypt_dgis(struct keys_client *c, const struct keys_dgi_req *d,
+    const uint8_t *dgis, size_t n, struct gp_wr *out)
+{
+	struct keys_req q = { .type = KEYS_REQ_DGI };
+	uint8_t ans[KEYS_MSG_MAX];
+	const uint8_t *p;
+	struct gp_rd rd;
+	uint16_t len;
+	int r;
+
+	if (n == 0 || n > KEYS_DATA_MAX)
+		return KEYS_ERR_INVAL;
+	set_label(q.label, d->label);
+	q.ver = d->version;
+	q.proto = (uint8_t)d->proto;
+	q.s = 8;
+	memcpy(q.kdd, d->kdd, GP_KDD_LEN);
+	memcpy(q.seq, d->seq, 2);
+	q.data = dgis;
+	q.datalen = n;
+	if ((r = call(c, &q, ans, &rd)) != 0)
+		goto out;
+	if (gp_rd_u16(&rd, &len) != 0 || gp_rd_bytes(&rd, len, &p) != 0) {
+		r = KEYS_ERR_PROTO;
+		goto out;
+	}
+	if ((r = done(&rd, 0)) == 0 && gp_wr_put(out, p, len) != 0)
+		r = KEYS_ERR_TOOLARGE;
+out:
+	gp_wipe(ans, sizeof(ans));
+	return r;
 }

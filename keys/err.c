@@ -32,6 +32,8 @@ static const char *const keys_errs[KEYS_ERR_MAX + 1] = {
 	"certificate revoked",
 	"certificate lacks the codeSigning extended key usage",
 	"CRL unreadable, expired or not signed by the issuer",
+	"receipt does not verify",
+	"card challenge is not the expected pseudo-random one",
 };
 
 const char *

@@ -44,7 +44,9 @@ enum keys_err {
 	KEYS_ERR_CERT_REVOKED = -21,
 	KEYS_ERR_CERT_USAGE = -22,	/* no codeSigning extended key usage */
 	KEYS_ERR_CRL = -23,		/* CRL unreadable, stale or unsigned */
-	KEYS_ERR_MAX = 23
+	KEYS_ERR_RECEIPT = -24,		/* a card's receipt does not verify */
+	KEYS_ERR_CARD_CHALLENGE = -25,	/* not the pseudo-random challenge */
+	KEYS_ERR_MAX = 25
 };
 
 const char *keys_strerror(int);
@@ -60,8 +62,22 @@ enum keys_role {
 	KEYS_ROLE_TRANSPORT = 4,/* unwraps imported keys */
 	KEYS_ROLE_HMAC = 5,	/* audit chain */
 	KEYS_ROLE_DAP = 6,	/* DAP / token signing key pair */
-	KEYS_ROLE_MAX = 6
+	KEYS_ROLE_RECEIPT = 7,	/* verifies card receipts (AES CMAC) */
+	KEYS_ROLE_MAX = 7
 };
+/*
+ * Signature schemes (sign, sign-token). AUTO picks from the key and the
+ * hash length: RSA 20 bytes SHA-1, 32 bytes SHA-256; EC SHA-256.
+ * RSA is PKCS#1 v1.5; ECDSA P-256 signatures are r || s (64 bytes).
+ */
+enum keys_sig { KEYS_SIG_AUTO = 0, KEYS_SIG_RSA_SHA1 = 1,
+    KEYS_SIG_RSA_SHA256 = 2, KEYS_SIG_ECDSA_SHA256 = 3, KEYS_SIG_LAST = 3 };
+/*
+ * Key pairs (role DAP) are sized by the length byte of generate and list:
+ * RSA the modulus in 8-byte units (2048 bits: 32), EC the field in bytes
+ * (P-256: 32, the only curve offered).
+ */
+#define KEYS_RSA_KLEN(bits)	((bits) / 64)
 /* Methods are enum gp_div_method (GP_DIV_NONE .. GP_DIV_KDF3). */
 
 #define KEYS_LABEL_MAX		32
@@ -113,6 +129,37 @@ int	keys_open_channel(struct keys_client *, const char *label,
 	    uint8_t version, int proto, uint8_t i, uint8_t s,
 	    const uint8_t *host_challenge, const uint8_t *rsp, size_t rsplen,
 	    struct keys_session *out);
+/*
+ * The same with the SD AID the card was selected by: for SCP03 with i bit
+ * 10 (pseudo-random challenge), keyd then checks that the card challenge
+ * is KDF(K-ENC, 02, seq || SD AID) and answers KEYS_ERR_CARD_CHALLENGE
+ * (and nothing else) when it is not. aidlen 0: not checked.
+ */
+int	keys_open_channel_aid(struct keys_client *, const char *label,
+	    uint8_t version, int proto, uint8_t i, uint8_t s,
+	    const uint8_t *host_challenge, const uint8_t *rsp, size_t rsplen,
+	    const uint8_t *sd_aid, size_t aidlen, struct keys_session *out);
+/*
+ * Pipelined openings: sends n open requests on the connection before
+ * reading the n answers (one round trip for the batch). res[k] is the
+ * result of request k, out[k] its session (wiped when res[k] != 0).
+ * Returns 0 when every answer arrived (whatever each result), else the
+ * connection error.
+ */
+struct keys_open_req {
+	const char	*label;
+	uint8_t		 version;
+	int		 proto;
+	uint8_t		 i, s;
+	const uint8_t	*host_challenge;
+	const uint8_t	*rsp;
+	size_t		 rsplen;
+	const uint8_t	*sd_aid;
+	size_t		 aidlen;
+};
+#define KEYS_PIPELINE_MAX	32
+int	keys_open_channels(struct keys_client *, const struct keys_open_req *,
+	    size_t n, struct keys_session *out, int *res);
 void	keys_session_wipe(struct keys_session *);
 /*
  * Turns an opened channel into a libgp host session ready for wrapping and
@@ -174,13 +221,56 @@ int	keys_list(struct keys_client *, struct keys_info *, size_t cap,
 /* HMAC-SHA256 under an HMAC key (audit chain). */
 int	keys_hmac(struct keys_client *, const char *label, uint8_t version,
 	    const uint8_t *data, size_t n, uint8_t out[32]);
-/* DAP / token signature over a hash: RSA PKCS#1 v1.5 or ECDSA P-256. */
+/*
+ * DAP signature over a load file data block hash (20 bytes: SHA-1, 32:
+ * SHA-256) by a key pair of role DAP, scheme KEYS_SIG_AUTO. The signature
+ * goes into the E2 block libgp's gp_cmd_load builds (gp_load.dap_sig).
+ */
 int	keys_sign(struct keys_client *, const char *label, uint8_t version,
 	    const uint8_t *hash, size_t hlen, uint8_t *sig, size_t cap,
 	    size_t *siglen);
+/*
+ * Delegated management token over its input data (gp_token_install,
+ * gp_token_delete: P1 || P2 || Lc || fields); keyd checks the layout and
+ * hashes. scheme is explicit (KEYS_SIG_RSA_SHA1 for GP 2.2 RSA tokens).
+ */
+int	keys_sign_token(struct keys_client *, const char *label,
+	    uint8_t version, int scheme, const uint8_t *data, size_t n,
+	    uint8_t *sig, size_t cap, size_t *siglen);
 /* Public key of a signing key pair, DER SubjectPublicKeyInfo. */
 int	keys_pubkey(struct keys_client *, const char *label, uint8_t version,
 	    uint8_t *der, size_t cap, size_t *derlen);
+/*
+ * Imports a signing key pair (role DAP) from a DER private key (PKCS#8 or
+ * the RSA/EC traditional forms): RSA 1024..4096 or EC P-256. The private
+ * key is stored sensitive and not extractable. fpr: first 3 bytes of
+ * SHA-256 over the public key's SubjectPublicKeyInfo (what list shows).
+ */
+int	keys_import_pair(struct keys_client *, const char *label,
+	    uint8_t version, const uint8_t *der, size_t n, uint8_t fpr[3]);
+/*
+ * Verifies a card's receipt (8 or 16 bytes) over its receipt data with a
+ * receipt key (role RECEIPT, AES: CMAC). 0, or KEYS_ERR_RECEIPT.
+ */
+int	keys_verify_receipt(struct keys_client *, const char *label,
+	    uint8_t version, const uint8_t *data, size_t n,
+	    const uint8_t *receipt, size_t rlen);
+/*
+ * Encrypts sensitive personalisation data: dgis is a stream of clear DGIs
+ * (tag 2, length 1 or FF + 2, value); out receives the same DGIs with
+ * each value encrypted as libgp's gp_dgi_put_des3 (SCP02: session DEK of
+ * seq, 3DES-ECB) or gp_dgi_put_aes (SCP03: static DEK, AES-CBC IV 0) do,
+ * under the card's DEK of key set label/version. The DEK stays in keyd.
+ */
+struct keys_dgi_req {
+	const char	*label;
+	uint8_t		 version;
+	int		 proto;
+	uint8_t		 kdd[GP_KDD_LEN];
+	uint8_t		 seq[2];
+};
+int	keys_encrypt_dgis(struct keys_client *, const struct keys_dgi_req *,
+	    const uint8_t *dgis, size_t n, struct gp_wr *out);
 
 /* Key check value computed in software (ceremony, on a component). */
 int	keys_kcv(int alg, const uint8_t *key, size_t len, uint8_t kcv[3]);

@@ -31,7 +31,11 @@ enum keys_req_type {
 	KEYS_REQ_HMAC = 9,
 	KEYS_REQ_SIGN = 10,
 	KEYS_REQ_PUBKEY = 11,
-	KEYS_REQ_MAX = 11
+	KEYS_REQ_SIGN_TOKEN = 12,
+	KEYS_REQ_IMPORT_PAIR = 13,
+	KEYS_REQ_RECEIPT = 14,
+	KEYS_REQ_DGI = 15,
+	KEYS_REQ_MAX = 15
 };
 
 /* Fields, in wire order; the table in proto.c says which a type has. */
@@ -51,6 +55,9 @@ enum keys_field {
 	KF_COMPS = 1 << 12,	/* u8 n (2..3), n x (lv value <= 32, kcv 3) */
 	KF_WRAP = 1 << 13,	/* lv label2, u8 ver2, lv blob <= 64, kcv 3 */
 	KF_DATA = 1 << 14,	/* u16 length (<= KEYS_DATA_MAX), bytes */
+	KF_SIGALG = 1 << 15,	/* u8 enum keys_sig */
+	KF_MAC = 1 << 16,	/* lv receipt (8..16) */
+	KF_AID = 1 << 17,	/* lv SD AID (0, or 5..16) */
 };
 
 struct keys_req {
@@ -74,6 +81,11 @@ struct keys_req {
 	size_t		 bloblen;
 	const uint8_t	*data;
 	size_t		 datalen;
+	uint8_t		 sigalg;
+	const uint8_t	*mac;
+	size_t		 maclen;
+	const uint8_t	*aid;
+	size_t		 aidlen;
 };
 
 /* Fields of a type (0 when the type is unknown). */

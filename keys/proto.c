@@ -15,7 +15,7 @@ static const struct {
 } req_table[KEYS_REQ_MAX + 1] = {
 	[KEYS_REQ_PING] = { "ping", 0 },
 	[KEYS_REQ_OPEN] = { "open", KF_LABEL | KF_VER | KF_PROTO | KF_HC |
-	    KF_RSP },
+	    KF_RSP | KF_AID },
 	[KEYS_REQ_PUTKEY] = { "putkey", KF_LABEL | KF_VER | KF_PROTO |
 	    KF_KDD | KF_SEQ | KF_TARGET },
 	[KEYS_REQ_CARD_KCV] = { "card-kcv", KF_LABEL | KF_VER | KF_KDD },
@@ -27,8 +27,16 @@ static const struct {
 	    KF_ROLE | KF_METHOD | KF_ALG | KF_KLEN | KF_WRAP },
 	[KEYS_REQ_LIST] = { "list", 0 },
 	[KEYS_REQ_HMAC] = { "hmac", KF_LABEL | KF_VER | KF_DATA },
-	[KEYS_REQ_SIGN] = { "sign", KF_LABEL | KF_VER | KF_DATA },
+	[KEYS_REQ_SIGN] = { "sign", KF_LABEL | KF_VER | KF_SIGALG | KF_DATA },
 	[KEYS_REQ_PUBKEY] = { "pubkey", KF_LABEL | KF_VER },
+	[KEYS_REQ_SIGN_TOKEN] = { "sign-token", KF_LABEL | KF_VER |
+	    KF_SIGALG | KF_DATA },
+	[KEYS_REQ_IMPORT_PAIR] = { "import-pair", KF_LABEL | KF_VER |
+	    KF_ROLE | KF_DATA },
+	[KEYS_REQ_RECEIPT] = { "verify-receipt", KF_LABEL | KF_VER |
+	    KF_DATA | KF_MAC },
+	[KEYS_REQ_DGI] = { "encrypt-dgi", KF_LABEL | KF_VER | KF_PROTO |
+	    KF_KDD | KF_SEQ | KF_DATA },
 };
 
 unsigned
@@ -159,6 +167,9 @@ keys_req_parse(const uint8_t *buf, size_t n, struct keys_req *r)
 		goto out;
 	if ((f & KF_KLEN) && rd_u8s(&rd, &r->klen, NULL, NULL) != 0)
 		goto out;
+	if ((f & KF_SIGALG) && (rd_u8s(&rd, &r->sigalg, NULL, NULL) != 0 ||
+	    r->sigalg > KEYS_SIG_LAST))
+		goto out;
 	if ((f & KF_PROTO) && (rd_u8s(&rd, &r->proto, &r->i, &r->s) != 0 ||
 	    (r->proto != 2 && r->proto != 3) || (r->s != 8 && r->s != 16)))
 		goto out;
@@ -182,6 +193,11 @@ keys_req_parse(const uint8_t *buf, size_t n, struct keys_req *r)
 	if ((f & KF_COMPS) && rd_comps(&rd, r) != 0)
 		goto out;
 	if ((f & KF_DATA) && rd_data(&rd, r) != 0)
+		goto out;
+	if ((f & KF_MAC) && rd_lv_max(&rd, &r->mac, &r->maclen, 8, 16) != 0)
+		goto out;
+	if ((f & KF_AID) && (rd_lv_max(&rd, &r->aid, &r->aidlen, 0, 16) != 0 ||
+	    (r->aidlen > 0 && r->aidlen < 5)))
 		goto out;
 	if (gp_rd_left(&rd) != 0)
 		goto out;
@@ -210,7 +226,8 @@ wr_body(const struct keys_req *r, unsigned f, struct gp_wr *w)
 	    ((f & KF_ROLE) && gp_wr_u8(w, r->role) != 0) ||
 	    ((f & KF_METHOD) && gp_wr_u8(w, r->method) != 0) ||
 	    ((f & KF_ALG) && gp_wr_u8(w, r->alg) != 0) ||
-	    ((f & KF_KLEN) && gp_wr_u8(w, r->klen) != 0))
+	    ((f & KF_KLEN) && gp_wr_u8(w, r->klen) != 0) ||
+	    ((f & KF_SIGALG) && gp_wr_u8(w, r->sigalg) != 0))
 		return KEYS_ERR_TOOLARGE;
 	if ((f & KF_PROTO) && (gp_wr_u8(w, r->proto) != 0 ||
 	    gp_wr_u8(w, r->i) != 0 || gp_wr_u8(w, r->s) != 0))
@@ -240,6 +257,11 @@ wr_body(const struct keys_req *r, unsigned f, struct gp_wr *w)
 	if ((f & KF_DATA) && (r->datalen > KEYS_DATA_MAX ||
 	    gp_wr_u16(w, (uint16_t)r->datalen) != 0 ||
 	    gp_wr_put(w, r->data, r->datalen) != 0))
+		return KEYS_ERR_TOOLARGE;
+	if ((f & KF_MAC) && gp_wr_lv(w, r->mac, r->maclen) != 0)
+		return KEYS_ERR_TOOLARGE;
+	if ((f & KF_AID) && (r->aidlen > 16 ||
+	    gp_wr_lv(w, r->aid, r->aidlen) != 0))
 		return KEYS_ERR_TOOLARGE;
 	return 0;
 }

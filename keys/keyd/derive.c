@@ -12,6 +12,7 @@
  */
 #include <string.h>
 
+#include "gp/cmd.h"
 #include "gp/crypto.h"
 #include "gp/err.h"
 #include "gp/kdf.h"
@@ -280,6 +281,18 @@ open_scp03(struct keyd *k, struct keyset *s, const struct keys_req *q,
 	if (q->rsplen != want || q->rsp[11] != 0x03 || q->rsp[12] != q->i ||
 	    q->hclen != sz || s->alg != KEYS_ALG_AES)
 		return KEYS_ERR_INVAL;
+	if ((q->i & GP_SCP03_I_PRAND) && q->aidlen > 0) {
+		/* challenge = KDF(K-ENC, 02, seq || SD AID), s bytes */
+		memcpy(ctx, cc + 2 * sz, 3);
+		memcpy(ctx + 3, q->aid, q->aidlen);
+		if ((r = ck_kdf03(k, ce, GP_KDF_CARD_CHALLENGE, ctx,
+		    3 + q->aidlen, 8 * sz, crypt)) != 0)
+			goto out;
+		if (gp_ct_memcmp(crypt, cc, sz) != 0) {
+			r = KEYS_ERR_CARD_CHALLENGE;
+			goto out;
+		}
+	}
 	memcpy(ctx, q->hc, sz);
 	memcpy(ctx + sz, cc, sz);
 	if ((r = ck_kdf03(k, ce, GP_KDF_S_ENC, ctx, 2 * sz, bits,
@@ -375,15 +388,23 @@ keyd_card_kcv(struct keyd *k, const struct keys_req *q, struct gp_wr *w)
 	return r;
 }
 
-/* The DEK the new keys are encrypted under, in software for libgp. */
+/*
+ * The DEK data is encrypted under: SCP02 the session DEK of seq (3DES, in
+ * keyd memory for libgp), SCP03 the static DEK, in keyd memory for a KDF3
+ * master, else (hsm != NULL allowed) the HSM object itself.
+ */
+enum { DEK_DES = 1, DEK_AES = 2, DEK_HSM = 3 };
+
 static int
-putkey_dek(struct keyd *k, struct keyset *s, const struct keys_req *q,
-    struct gp_des3 *des, struct gp_aes *aes)
+card_dek(struct keyd *k, struct keyset *s, const struct keys_req *q,
+    struct gp_des3 *des, struct gp_aes *aes, CK_OBJECT_HANDLE *hsm,
+    int *kind)
 {
 	uint8_t dd[16], sdek[16];
 	struct ckey c;
 	int r;
 
+	*kind = 0;
 	if ((r = card_key(k, s, q->kdd, GP_KEY_DEK, 0, &c)) != 0)
 		return r;
 	if (q->proto == 2) {
@@ -394,14 +415,32 @@ putkey_dek(struct keyd *k, struct keyset *s, const struct keys_req *q,
 		if ((r = ck_des_cbc(k, &c, dd, sdek)) == 0 &&
 		    gp_des3_init(des, sdek) != 0)
 			r = KEYS_ERR_CRYPTO;
+		if (r == 0)
+			*kind = DEK_DES;
 	} else if (!c.soft) {
-		r = KEYS_ERR_UNSUPPORTED;	/* static DEK not diversified */
+		/* static DEK not diversified: an HSM object (not owned) */
+		if (hsm == NULL)
+			r = KEYS_ERR_UNSUPPORTED;
+		else {
+			*hsm = c.h;
+			*kind = DEK_HSM;
+		}
 	} else if (gp_aes_init(aes, c.v, c.len) != 0) {
 		r = KEYS_ERR_CRYPTO;
-	}
+	} else
+		*kind = DEK_AES;
 	gp_wipe(sdek, sizeof(sdek));
 	ckey_free(k, &c);
 	return r;
+}
+
+static void
+dek_free(int kind, struct gp_des3 *des, struct gp_aes *aes)
+{
+	if (kind == DEK_DES)
+		gp_des3_free(des);
+	else if (kind == DEK_AES)
+		gp_aes_free(aes);
 }
 
 int
@@ -414,7 +453,7 @@ keyd_putkey(struct keyd *k, const struct keys_req *q, struct gp_wr *w)
 	struct gp_des3 des;
 	struct gp_aes aes;
 	struct gp_wr a;
-	int r, t, have = 0;
+	int r, t, kind = 0;
 
 	memset(nk, 0, sizeof(nk));
 	memset(&pk, 0, sizeof(pk));
@@ -424,9 +463,8 @@ keyd_putkey(struct keyd *k, const struct keys_req *q, struct gp_wr *w)
 	if (cur.alg != tgt.alg || cur.alg != (q->proto == 2 ?
 	    KEYS_ALG_DES3 : KEYS_ALG_AES))
 		return KEYS_ERR_INVAL;
-	if ((r = putkey_dek(k, &cur, q, &des, &aes)) != 0)
+	if ((r = card_dek(k, &cur, q, &des, &aes, NULL, &kind)) != 0)
 		return r;
-	have = 1;
 	for (t = 0; t < 3; t++) {
 		if ((r = card_key(k, &tgt, q->kdd, t + 1, 1, &nk[t])) != 0 ||
 		    (r = keys_kcv(tgt.alg, nk[t].v, nk[t].len,
@@ -451,10 +489,89 @@ keyd_putkey(struct keyd *k, const struct keys_req *q, struct gp_wr *w)
 out:
 	for (t = 0; t < 3; t++)
 		ckey_free(k, &nk[t]);
-	if (have && q->proto == 2)
-		gp_des3_free(&des);
-	else if (have)
-		gp_aes_free(&aes);
+	dek_free(kind, &des, &aes);
 	gp_wipe(apdu, sizeof(apdu));
+	return r;
+}
+
+/* AES-CBC (IV 0) in the HSM, padded as libgp's gp_dgi_put_aes pads. */
+static int
+dgi_put_hsm(struct keyd *k, CK_OBJECT_HANDLE h, struct gp_wr *w,
+    uint16_t tag, const uint8_t *v, size_t n)
+{
+	uint8_t p[KEYS_DATA_MAX + 16];
+	size_t pn;
+	int r;
+
+	if (n > KEYS_DATA_MAX)
+		return KEYS_ERR_TOOLARGE;
+	if (n % 16 == 0 && n > 0) {
+		memcpy(p, v, n);
+		pn = n;
+	} else if ((pn = gp_pad80(v, n, 16, p, sizeof(p))) == 0)
+		return KEYS_ERR_TOOLARGE;
+	if ((r = keyd_encrypt(k, h, CKM_AES_CBC, p, pn, p)) == 0 &&
+	    gp_dgi_put(w, tag, p, pn) != 0)
+		r = KEYS_ERR_TOOLARGE;
+	gp_wipe(p, pn);
+	return r;
+}
+
+int
+keyd_dgi(struct keyd *k, const struct keys_req *q, struct gp_wr *w)
+{
+	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+	struct keyset s;
+	struct gp_des3 des;
+	struct gp_aes aes;
+	const uint8_t *v;
+	struct gp_rd rd;
+	uint16_t tag, l16;
+	uint8_t l8;
+	size_t at, n;
+	int r, kind = 0;
+
+	if ((r = keyset_load(k, q->label, q->ver, &s)) != 0)
+		return r;
+	if (s.alg != (q->proto == 2 ? KEYS_ALG_DES3 : KEYS_ALG_AES))
+		return KEYS_ERR_INVAL;
+	/* Check the whole stream before any work. */
+	gp_rd_init(&rd, q->data, q->datalen);
+	while (gp_rd_left(&rd) > 0) {
+		if (gp_rd_u16(&rd, &tag) != 0 || gp_rd_u8(&rd, &l8) != 0 ||
+		    (l8 == 0xFF && gp_rd_u16(&rd, &l16) != 0))
+			return KEYS_ERR_INVAL;
+		n = l8 == 0xFF ? l16 : l8;
+		if (gp_rd_bytes(&rd, n, &v) != 0)
+			return KEYS_ERR_INVAL;
+	}
+	if ((r = card_dek(k, &s, q, &des, &aes, &h, &kind)) != 0)
+		return r;
+	at = w->len;
+	if (gp_wr_u16(w, 0) != 0) {
+		r = KEYS_ERR_TOOLARGE;
+		goto out;
+	}
+	gp_rd_init(&rd, q->data, q->datalen);
+	while (r == 0 && gp_rd_left(&rd) > 0) {
+		gp_rd_u16(&rd, &tag);
+		gp_rd_u8(&rd, &l8);
+		l16 = l8;
+		if (l8 == 0xFF)
+			gp_rd_u16(&rd, &l16);
+		gp_rd_bytes(&rd, l16, &v);
+		if (kind == DEK_HSM)
+			r = dgi_put_hsm(k, h, w, tag, v, l16);
+		else if ((kind == DEK_DES ? gp_dgi_put_des3(w, tag, &des, v,
+		    l16) : gp_dgi_put_aes(w, tag, &aes, v, l16)) != 0)
+			r = KEYS_ERR_TOOLARGE;
+	}
+	if (r == 0) {
+		n = w->len - at - 2;
+		w->p[at] = (uint8_t)(n >> 8);
+		w->p[at + 1] = (uint8_t)n;
+	}
+out:
+	dek_free(kind, &des, &aes);
 	return r;
 }

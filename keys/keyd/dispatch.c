@@ -46,8 +46,13 @@ handle(struct keyd *k, const struct keys_req *q, struct gp_wr *w)
 	case KEYS_REQ_GENERATE:
 	case KEYS_REQ_IMPORT:
 	case KEYS_REQ_IMPORT_WRAPPED:
-		if (q->type == KEYS_REQ_GENERATE)
+	case KEYS_REQ_IMPORT_PAIR:
+		if (q->type == KEYS_REQ_GENERATE && q->role == KEYS_ROLE_DAP)
+			r = keyd_generate_pair(k, q, kcv);
+		else if (q->type == KEYS_REQ_GENERATE)
 			r = keyd_generate(k, q, kcv);
+		else if (q->type == KEYS_REQ_IMPORT_PAIR)
+			r = keyd_import_pair(k, q, kcv);
 		else if (q->type == KEYS_REQ_IMPORT)
 			r = keyd_import(k, q, kcv);
 		else
@@ -63,6 +68,12 @@ handle(struct keyd *k, const struct keys_req *q, struct gp_wr *w)
 		return keyd_sign(k, q, w);
 	case KEYS_REQ_PUBKEY:
 		return keyd_pubkey(k, q, w);
+	case KEYS_REQ_SIGN_TOKEN:
+		return keyd_sign_token(k, q, w);
+	case KEYS_REQ_RECEIPT:
+		return keyd_receipt(k, q, w);
+	case KEYS_REQ_DGI:
+		return keyd_dgi(k, q, w);
 	}
 	return KEYS_ERR_PROTO;
 }
@@ -81,7 +92,7 @@ keyd_dispatch(struct keyd *k, uid_t uid, pid_t pid, uid_t allowed,
 		r = KEYS_ERR_TOOLARGE;
 	if (r == 0)
 		r = handle(k, &q, ans);
-	keyd_audit(k->audit_fd, uid, pid, &q, r);
+	keyd_audit(k, uid, pid, &q, r);
 	if (r != 0) {
 		gp_wr_reset(ans);	/* wipes any partial result */
 		if (gp_wr_u8(ans, (uint8_t)-r) != 0)

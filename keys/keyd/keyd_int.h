@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* The standard PKCS#11 names, from the header Debian ships in p11-kit. */
 #define CRYPTOKI_COMPAT 1
@@ -40,6 +41,11 @@ struct keyd {
 	struct keyd_obj		 obj[KEYD_OBJ_MAX];
 	size_t			 nobj;
 	int			 audit_fd;
+	/* Audit lines wait here until the batch's answers go out. */
+	char			 abuf[16384];
+	size_t			 alen;
+	time_t			 asec;		/* second of awhen */
+	char			 awhen[32];
 };
 
 /* p11.c */
@@ -51,6 +57,8 @@ int	keyd_rv(CK_RV);
 int	keyd_find(struct keyd *, const char *label, uint8_t ver, int role,
 	    struct keyd_obj **);
 int	keyd_exists(struct keyd *, const char *label, uint8_t ver, int role);
+/* The public key object of a key pair into o->pub. */
+int	keyd_find_public(struct keyd *, struct keyd_obj *);
 /* All objects on the token, for LIST. */
 int	keyd_scan(struct keyd *, struct keyd_obj *, size_t cap, size_t *n);
 int	keyd_encrypt(struct keyd *, CK_OBJECT_HANDLE, CK_MECHANISM_TYPE,
@@ -69,15 +77,28 @@ int	keyd_import_wrapped(struct keyd *, const struct keys_req *,
 int	keyd_open(struct keyd *, const struct keys_req *, struct gp_wr *);
 int	keyd_putkey(struct keyd *, const struct keys_req *, struct gp_wr *);
 int	keyd_card_kcv(struct keyd *, const struct keys_req *, struct gp_wr *);
+int	keyd_dgi(struct keyd *, const struct keys_req *, struct gp_wr *);
 
-/* sign.c: HMAC, DAP signatures, public keys. */
+/* sign.c: HMAC, DAP and token signatures, key pairs, receipts. */
 int	keyd_hmac(struct keyd *, const struct keys_req *, struct gp_wr *);
 int	keyd_sign(struct keyd *, const struct keys_req *, struct gp_wr *);
+int	keyd_sign_token(struct keyd *, const struct keys_req *,
+	    struct gp_wr *);
 int	keyd_pubkey(struct keyd *, const struct keys_req *, struct gp_wr *);
+int	keyd_generate_pair(struct keyd *, const struct keys_req *,
+	    uint8_t fpr[3]);
+int	keyd_import_pair(struct keyd *, const struct keys_req *,
+	    uint8_t fpr[3]);
+int	keyd_receipt(struct keyd *, const struct keys_req *, struct gp_wr *);
 
-/* audit.c: one line per request; never a key value. */
-void	keyd_audit(int fd, uid_t uid, pid_t pid, const struct keys_req *,
-	    int result);
+/*
+ * audit.c: one line per request; never a key value. Lines are buffered
+ * in struct keyd and written (one write) by keyd_audit_flush, which the
+ * server calls before it sends a batch of answers.
+ */
+void	keyd_audit(struct keyd *, uid_t uid, pid_t pid,
+	    const struct keys_req *, int result);
+void	keyd_audit_flush(struct keyd *);
 
 /* dispatch.c: the request table. ans receives status ‖ result. */
 int	keyd_dispatch(struct keyd *, uid_t uid, pid_t pid, uid_t allowed,

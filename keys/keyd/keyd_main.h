@@ -17,6 +17,14 @@ struct keyd_cfg {
 	uid_t		 allowed_uid;
 	int		 workers;
 	char		 pin[256];
+	/*
+	 * Connections held by each worker (shared memory, made by the parent
+	 * before the fork; NULL: no balancing) and this worker's index. A
+	 * worker accepts only while it holds no more than the least loaded
+	 * worker, so that N callers spread over N workers.
+	 */
+	int		*conns;
+	int		 self;
 };
 
 int	keyd_serve(struct keyd *, const struct keyd_cfg *, int lfd);

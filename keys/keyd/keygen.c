@@ -38,6 +38,9 @@ check_shape(const struct keys_req *q, size_t len)
 	case KEYS_ROLE_HMAC:
 		return q->alg == KEYS_ALG_HMAC && len == 32 ? 0 :
 		    KEYS_ERR_INVAL;
+	case KEYS_ROLE_RECEIPT:	/* AES CMAC receipts only (docs/keys.md) */
+		return q->alg == KEYS_ALG_AES && (len == 16 || len == 24 ||
+		    len == 32) ? 0 : KEYS_ERR_UNSUPPORTED;
 	default:
 		return KEYS_ERR_UNSUPPORTED;
 	}
@@ -74,7 +77,7 @@ tmpl_init(struct tmpl *t, const struct keys_req *q, size_t len, int enc_now,
 	    CKK_AES : CKK_GENERIC_SECRET;
 	t->yes = CK_TRUE;
 	t->no = CK_FALSE;
-	t->sign = q->role == KEYS_ROLE_HMAC ||
+	t->sign = q->role == KEYS_ROLE_HMAC || q->role == KEYS_ROLE_RECEIPT ||
 	    (q->role == KEYS_ROLE_MASTER && q->method == GP_DIV_KDF3) ||
 	    (q->role >= KEYS_ROLE_ENC && q->role <= KEYS_ROLE_DEK &&
 	    q->alg == KEYS_ALG_AES);

@@ -11,6 +11,7 @@
  * The PIN comes from PINFILE or the TSM_KEYD_PIN environment variable,
  * never from the command line.
  */
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -127,9 +128,10 @@ listen_on(const char *path)
 }
 
 static void
-worker(const struct keyd_cfg *c, int lfd, int afd)
+worker(const struct keyd_cfg *cfg, int lfd, int afd, int self)
 {
-	struct keyd k;
+	struct keyd_cfg wc = *cfg, *c = &wc;
+	static struct keyd k;
 	int r = 0, i;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -147,17 +149,20 @@ worker(const struct keyd_cfg *c, int lfd, int afd)
 		_exit(3);
 	}
 	k.audit_fd = afd;
+	wc.self = self;
+	if (wc.conns != NULL)
+		__atomic_store_n(&wc.conns[self], 0, __ATOMIC_RELAXED);
 	r = keyd_serve(&k, c, lfd);
 	_exit(r == 0 ? 0 : 1);
 }
 
 static pid_t
-spawn(const struct keyd_cfg *c, int lfd, int afd)
+spawn(const struct keyd_cfg *c, int lfd, int afd, int self)
 {
 	pid_t p;
 
 	if ((p = fork()) == 0)
-		worker(c, lfd, afd);
+		worker(c, lfd, afd, self);
 	return p;
 }
 
@@ -194,8 +199,13 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Connection counts, shared with the workers (balancing). */
+	c.conns = mmap(NULL, sizeof(int) * WORKERS_MAX, PROT_READ |
+	    PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (c.conns == MAP_FAILED)
+		c.conns = NULL;
 	for (i = 0; i < c.workers; i++)
-		pids[i] = spawn(&c, lfd, afd);
+		pids[i] = spawn(&c, lfd, afd, i);
 	fprintf(stderr, "tsm-keyd: ready on %s (%d workers)\n", c.socket,
 	    c.workers);
 	while (!stop) {
@@ -204,7 +214,7 @@ main(int argc, char **argv)
 		for (i = 0; i < c.workers && !stop; i++)
 			if (pids[i] == p && !(WIFEXITED(st) &&
 			    WEXITSTATUS(st) == 3))
-				pids[i] = spawn(&c, lfd, afd);
+				pids[i] = spawn(&c, lfd, afd, i);
 	}
 	for (i = 0; i < c.workers; i++)
 		kill(pids[i], SIGTERM);

@@ -139,7 +139,15 @@ get_id(struct keyd *k, CK_OBJECT_HANDLE h, struct keyd_obj *o)
 	o->tok = h;
 	if (o->alg == KEYS_ALG_DES3)
 		o->len = 16;
-	else if (k->f->C_GetAttributeValue(k->sh, h, &vl, 1) == CKR_OK &&
+	else if (o->alg == KEYS_ALG_EC)
+		o->len = 32;
+	else if (o->alg == KEYS_ALG_RSA) {
+		CK_ATTRIBUTE m = { CKA_MODULUS, NULL, 0 };
+
+		if (k->f->C_GetAttributeValue(k->sh, h, &m, 1) == CKR_OK &&
+		    m.ulValueLen / 8 <= 255)
+			o->len = (uint8_t)(m.ulValueLen / 8);
+	} else if (k->f->C_GetAttributeValue(k->sh, h, &vl, 1) == CKR_OK &&
 	    vlen <= 255)
 		o->len = (uint8_t)vlen;
 	return 0;
@@ -218,6 +226,26 @@ keyd_find(struct keyd *k, const char *label, uint8_t ver, int role,
 		}
 	}
 	return load(k, label, ver, role, out);
+}
+
+int
+keyd_find_public(struct keyd *k, struct keyd_obj *o)
+{
+	CK_OBJECT_HANDLE h[KEYD_OBJ_MAX];
+	struct keyd_obj p;
+	CK_ULONG n, i;
+	int r;
+
+	if ((r = find_tok(k, o->label, CKO_PUBLIC_KEY, h, KEYD_OBJ_MAX,
+	    &n)) != 0)
+		return r;
+	for (i = 0; i < n; i++)
+		if (get_id(k, h[i], &p) == 0 && p.ver == o->ver &&
+		    p.role == o->role) {
+			o->pub = h[i];
+			return 0;
+		}
+	return KEYS_ERR_NOKEY;
 }
 
 int

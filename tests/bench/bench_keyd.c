@@ -2,13 +2,20 @@
  * Secure channel openings per second through tsm-keyd, with request
  * latency p50/p99, beside the raw PKCS#11 rate of the same work in the same
  * run: (raw) the same SoftHSMv2 calls and software cryptograms called
- * in-process (keyd_open, no socket, no parsing, no audit), and (p11) only
- * the PKCS#11 CMACs of the card key derivation.
+ * in-process (keyd_open, no socket, no parsing, no audit) by as many
+ * processes as keyd has workers, each with its own PKCS#11 session (the
+ * like-for-like figure), and by 1 process; (p11) only the PKCS#11 CMACs of
+ * the card key derivation.
+ *
+ * Through keyd: synchronous callers (one request per round trip,
+ * keys_open_channel) and pipelined callers (keys_open_channels, BATCH
+ * requests per round trip; latency is then per batch).
  *
  *   bench_keyd [seconds per figure, default 3] [clients, default 2]
  *
  * Makes its own SoftHSMv2 token in a temporary directory and starts keyd
- * with as many workers as clients (needs softhsm2-util on PATH).
+ * with as many workers as clients, writing its audit file there (needs
+ * softhsm2-util on PATH).
  */
 #include <sys/wait.h>
 
@@ -26,6 +33,7 @@
 #include "keys.h"
 
 #define NRSP	64
+#define BATCH	16
 
 static const uint8_t MK[16] = { 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46,
     0x47, 0x48, 0x49, 0x4A, 0x4B, 0x4C, 0x4D, 0x4E, 0x4F };
@@ -109,48 +117,95 @@ import(struct keys_client *c, const char *label, int method, int alg)
 	}
 }
 
-/* One client: opens channels for secs, writes latencies (us) to fd. */
-static void
-client(const char *sock, int proto, double secs, int fd)
+static const char *
+label_of(int proto)
 {
+	return proto == 2 ? "emv" : "kdf3";
+}
+
+/*
+ * One client: opens channels for secs (batch 1: keys_open_channel; more:
+ * keys_open_channels), writes the count then the latencies (us) to fd.
+ */
+static void
+client(const char *sock, int proto, double secs, int batch, int fd)
+{
+	static double lat[200000];
+	struct keys_open_req o[BATCH];
+	struct keys_session s[BATCH];
 	struct keys_client c;
-	struct keys_session s;
-	double t0 = now(), t, lat[200000];
+	double t0 = now(), t, cnt = 0;
+	int res[BATCH], b;
 	size_t n = 0;
 
 	keys_init(&c, sock, 5000);
+	for (b = 0; b < BATCH; b++) {
+		memset(&o[b], 0, sizeof(o[b]));
+		o[b].label = label_of(proto);
+		o[b].version = 1;
+		o[b].proto = proto;
+		o[b].i = proto == 2 ? 0x55 : 0x00;
+		o[b].s = 8;
+		o[b].host_challenge = hc;
+	}
 	while ((t = now()) - t0 < secs && n < 200000) {
-		if (keys_open_channel(&c, proto == 2 ? "emv" : "kdf3", 1, proto,
-		    proto == 2 ? 0x55 : 0x00, 8, hc, rsp[n % NRSP],
-		    rsplen[n % NRSP], &s) != 0) {
-			fprintf(stderr, "open failed\n");
-			_exit(1);
+		if (batch == 1) {
+			if (keys_open_channel(&c, label_of(proto), 1, proto,
+			    proto == 2 ? 0x55 : 0x00, 8, hc,
+			    rsp[(size_t)cnt % NRSP], rsplen[(size_t)cnt % NRSP],
+			    &s[0]) != 0) {
+				fprintf(stderr, "open failed\n");
+				_exit(1);
+			}
+		} else {
+			for (b = 0; b < batch; b++) {
+				o[b].rsp = rsp[((size_t)cnt + (size_t)b) % NRSP];
+				o[b].rsplen = rsplen[((size_t)cnt + (size_t)b) %
+				    NRSP];
+			}
+			if (keys_open_channels(&c, o, (size_t)batch, s,
+			    res) != 0) {
+				fprintf(stderr, "pipelined open failed\n");
+				_exit(1);
+			}
+			for (b = 0; b < batch; b++)
+				if (res[b] != 0) {
+					fprintf(stderr, "open %d: %s\n", b,
+					    keys_strerror(res[b]));
+					_exit(1);
+				}
 		}
+		cnt += batch;
 		lat[n++] = (now() - t) * 1e6;
 	}
-	keys_session_wipe(&s);
-	if (write(fd, lat, n * sizeof(double)) < 0)
+	for (b = 0; b < BATCH; b++)
+		keys_session_wipe(&s[b]);
+	if (write(fd, &cnt, sizeof(cnt)) < 0 ||
+	    write(fd, lat, n * sizeof(double)) < 0)
 		_exit(1);
 	_exit(0);
 }
 
-static void
-via_keyd(const char *sock, int proto, double secs, int nc)
+static double
+via_keyd(const char *sock, int proto, double secs, int nc, int batch)
 {
 	static double all[800000];
 	int p[8][2], i;
 	size_t n = 0;
 	ssize_t got;
+	double cnt, total = 0;
 	pid_t pid[8];
 
 	for (i = 0; i < nc; i++) {
 		if (pipe(p[i]) != 0)
 			exit(1);
 		if ((pid[i] = fork()) == 0)
-			client(sock, proto, secs, p[i][1]);
+			client(sock, proto, secs, batch, p[i][1]);
 		close(p[i][1]);
 	}
 	for (i = 0; i < nc; i++) {
+		if (read(p[i][0], &cnt, sizeof(cnt)) == sizeof(cnt))
+			total += cnt;
 		while ((got = read(p[i][0], (char *)all + n * sizeof(double),
 		    sizeof(all) - n * sizeof(double))) > 0)
 			n += (size_t)got / sizeof(double);
@@ -158,14 +213,18 @@ via_keyd(const char *sock, int proto, double secs, int nc)
 		waitpid(pid[i], NULL, 0);
 	}
 	qsort(all, n, sizeof(double), cmpd);
-	printf("keyd  SCP0%d %d clients: %8.0f openings/s  p50 %6.0f us  "
-	    "p99 %6.0f us\n", proto, nc, (double)n / secs, all[n / 2],
-	    all[n * 99 / 100]);
+	printf("keyd  SCP0%d %d client%s %-14s %8.0f openings/s  p50 %6.0f us"
+	    "  p99 %6.0f us%s\n", proto, nc, nc > 1 ? "s" : " ",
+	    batch == 1 ? "synchronous:" : "pipelined 16:", total / secs,
+	    n ? all[n / 2] : 0, n ? all[n * 99 / 100] : 0,
+	    batch == 1 ? "" : " (per batch)");
+	fflush(stdout);
+	return total / secs;
 }
 
 /* The same work in-process: keyd_open without socket, parse or audit. */
-static void
-raw(struct keyd *k, int proto, double secs)
+static double
+raw_loop(struct keyd *k, int proto, double secs)
 {
 	uint8_t buf[256];
 	struct keys_req q;
@@ -174,7 +233,7 @@ raw(struct keyd *k, int proto, double secs)
 	size_t n = 0;
 
 	memset(&q, 0, sizeof(q));
-	snprintf(q.label, sizeof(q.label), "%s", proto == 2 ? "emv" : "kdf3");
+	snprintf(q.label, sizeof(q.label), "%s", label_of(proto));
 	q.ver = 1;
 	q.proto = (uint8_t)proto;
 	q.i = proto == 2 ? 0x55 : 0x00;
@@ -192,8 +251,44 @@ raw(struct keyd *k, int proto, double secs)
 		n++;
 	}
 	gp_wipe(buf, sizeof(buf));
-	printf("raw   SCP0%d 1 process: %8.0f openings/s (same PKCS#11 calls "
-	    "and cryptograms in-process)\n", proto, (double)n / secs);
+	return (double)n;
+}
+
+/* np processes, each with its own PKCS#11 session, as keyd's workers. */
+static double
+raw(int proto, double secs, int np)
+{
+	struct keyd k;
+	int p[8][2], i;
+	double n, total = 0;
+	pid_t pid[8];
+
+	for (i = 0; i < np; i++) {
+		if (pipe(p[i]) != 0)
+			exit(1);
+		if ((pid[i] = fork()) == 0) {
+			if (keyd_p11_open(&k, "/usr/lib/softhsm/libsofthsm2.so",
+			    "tsm", "1234") != 0)
+				_exit(1);
+			n = raw_loop(&k, proto, secs);
+			keyd_p11_close(&k);
+			if (write(p[i][1], &n, sizeof(n)) != sizeof(n))
+				_exit(1);
+			_exit(0);
+		}
+		close(p[i][1]);
+	}
+	for (i = 0; i < np; i++) {
+		if (read(p[i][0], &n, sizeof(n)) == sizeof(n))
+			total += n;
+		close(p[i][0]);
+		waitpid(pid[i], NULL, 0);
+	}
+	printf("raw   SCP0%d %d process%s %8.0f openings/s (same PKCS#11 "
+	    "calls and cryptograms in-process)\n", proto, np, np > 1 ? "es:" :
+	    ":  ", total / secs);
+	fflush(stdout);
+	return total / secs;
 }
 
 /* Only the HSM part of a KDF3 opening: two CMACs by the master. */
@@ -214,7 +309,9 @@ p11_only(struct keyd *k, double secs)
 		n++;
 	}
 	printf("p11   KDF3 derivations: %8.0f CMAC/s = %6.0f openings/s "
-	    "(2 per opening)\n", (double)n / secs, (double)n / secs / 2);
+	    "(2 per opening, 1 process)\n", (double)n / secs,
+	    (double)n / secs / 2);
+	fflush(stdout);
 }
 
 int
@@ -223,7 +320,8 @@ main(int argc, char **argv)
 	double secs = argc > 1 ? atof(argv[1]) : 3;
 	int nc = argc > 2 ? atoi(argv[2]) : 2, i;
 	char dir[] = "/tmp/bench-keyd.XXXXXX", conf[128], sock[128], pin[128];
-	char cmd[512], wk[8];
+	char cmd[512], wk[8], audit[160];
+	double r1, rn, ks, kp;
 	struct keys_client c;
 	struct keyd k;
 	FILE *f;
@@ -249,9 +347,10 @@ main(int argc, char **argv)
 	if (system(cmd) != 0)
 		return 1;
 	snprintf(wk, sizeof(wk), "%d", nc);
+	snprintf(audit, sizeof(audit), "%s/audit", dir);
 	if ((kd = fork()) == 0) {
 		execl(KEYD_PATH, KEYD_PATH, "-s", sock, "-P", pin, "-w", wk,
-		    (char *)NULL);
+		    "-a", audit, (char *)NULL);
 		_exit(127);
 	}
 	keys_init(&c, sock, 5000);
@@ -268,13 +367,21 @@ main(int argc, char **argv)
 	    sysconf(_SC_NPROCESSORS_ONLN));
 	make_cards(3);
 	p11_only(&k, secs);
-	raw(&k, 3, secs);
-	via_keyd(sock, 3, secs, nc);
-	via_keyd(sock, 3, secs, 1);
-	make_cards(2);
-	raw(&k, 2, secs);
-	via_keyd(sock, 2, secs, nc);
 	keyd_p11_close(&k);
+	r1 = raw(3, secs, 1);
+	rn = raw(3, secs, nc);
+	ks = via_keyd(sock, 3, secs, nc, 1);
+	kp = via_keyd(sock, 3, secs, nc, BATCH);
+	via_keyd(sock, 3, secs, 1, 1);
+	printf("ratio SCP03 keyd/raw (%d processes): synchronous %.0f%%, "
+	    "pipelined %.0f%% (raw 1 process: %.0f)\n", nc, 100 * ks / rn,
+	    100 * kp / rn, r1);
+	make_cards(2);
+	rn = raw(2, secs, nc);
+	ks = via_keyd(sock, 2, secs, nc, 1);
+	kp = via_keyd(sock, 2, secs, nc, BATCH);
+	printf("ratio SCP02 keyd/raw (%d processes): synchronous %.0f%%, "
+	    "pipelined %.0f%%\n", nc, 100 * ks / rn, 100 * kp / rn);
 	kill(kd, SIGTERM);
 	waitpid(kd, NULL, 0);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

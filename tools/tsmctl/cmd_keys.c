@@ -8,8 +8,17 @@
  *   tsmctl keys [-s SOCKET] import-wrapped LABEL VERSION -T TK:VER
  *              -b BLOBHEX -k KCV [key options]
  *   tsmctl keys [-s SOCKET] rotate LABEL
- * key options: -a des3|aes|hmac  -l LEN  -m none|emv|visa2|kdf3
- *              -r master|enc|mac|dek|transport|hmac
+ *   tsmctl keys [-s SOCKET] import-pair LABEL VERSION -f KEY.pem
+ *   tsmctl keys [-s SOCKET] pubkey LABEL VERSION
+ * key options: -a des3|aes|hmac|rsa|ec  -l LEN  -m none|emv|visa2|kdf3
+ *              -r master|enc|mac|dek|transport|hmac|dap|receipt
+ * LEN is in bytes for secret keys, in bits for key pairs (rsa 1024..4096,
+ * ec 256: P-256); key pairs are generated with -r dap -m none.
+ *
+ * import-pair takes a DAP / token signing key (RSA or EC P-256 private
+ * key, PEM) into the HSM, sensitive and not extractable; the DER copy is
+ * wiped after, and only the public key's fingerprint is printed. pubkey
+ * prints the public key (PEM SubjectPublicKeyInfo).
  *
  * Dual control: each custodian enters a component and its KCV separately
  * (from the terminal without echo, or one file each: component hex on the
@@ -22,6 +31,10 @@
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "gp/buf.h"
 #include "gp/kdf.h"
@@ -36,7 +49,7 @@ struct kopt {
 };
 
 static const char *const roles[] = { "master", "enc", "mac", "dek",
-    "transport", "hmac", "dap" };
+    "transport", "hmac", "dap", "receipt" };
 static const char *const algs[] = { "?", "des3", "aes", "hmac", "rsa", "ec" };
 static const char *const methods[] = { "none", "emv", "visa2", "kdf3" };
 
@@ -56,9 +69,10 @@ usage(void)
 {
 	fprintf(stderr, "usage: tsmctl keys [-s SOCKET] list | generate LABEL "
 	    "VER | import LABEL VER -n 2|3 [-f F1,F2] | import-wrapped LABEL "
-	    "VER -T TK:VER -b HEX -k KCV | rotate LABEL\n"
-	    "  key options: -a des3|aes|hmac -l LEN -m none|emv|visa2|kdf3 "
-	    "-r master|enc|mac|dek|transport|hmac\n");
+	    "VER -T TK:VER -b HEX -k KCV | rotate LABEL | import-pair LABEL "
+	    "VER -f KEY.pem | pubkey LABEL VER\n"
+	    "  key options: -a des3|aes|hmac|rsa|ec -l LEN -m none|emv|visa2|"
+	    "kdf3 -r master|enc|mac|dek|transport|hmac|dap|receipt\n");
 	return 2;
 }
 
@@ -70,10 +84,10 @@ opts(int argc, char **argv, struct kopt *o)
 	while ((ch = getopt(argc, argv, "s:a:l:m:r:n:f:T:b:k:")) != -1) {
 		switch (ch) {
 		case 's': o->sock = optarg; break;
-		case 'a': o->alg = pick(optarg, algs, 4); break;
+		case 'a': o->alg = pick(optarg, algs, 6); break;
 		case 'l': o->len = (size_t)atoi(optarg); break;
 		case 'm': o->method = pick(optarg, methods, 4); break;
-		case 'r': o->role = pick(optarg, roles, 6); break;
+		case 'r': o->role = pick(optarg, roles, 8); break;
 		case 'n': o->ncomp = atoi(optarg); break;
 		case 'f': o->files = optarg; break;
 		case 'T': o->tk = optarg; break;
@@ -242,6 +256,68 @@ do_list(struct keys_client *c)
 	return 0;
 }
 
+static int
+do_import_pair(struct keys_client *c, const struct kopt *o,
+    const char *label, uint8_t ver)
+{
+	unsigned char *der = NULL;
+	uint8_t fpr[3];
+	EVP_PKEY *pk;
+	FILE *f;
+	int n, r;
+
+	if (o->files == NULL)
+		return usage();
+	if ((f = fopen(o->files, "r")) == NULL) {
+		fprintf(stderr, "tsmctl keys: cannot read %s\n", o->files);
+		return 1;
+	}
+	pk = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (pk == NULL || (n = i2d_PrivateKey(pk, &der)) <= 0) {
+		fprintf(stderr, "tsmctl keys: %s: not a PEM private key\n",
+		    o->files);
+		EVP_PKEY_free(pk);
+		return 1;
+	}
+	EVP_PKEY_free(pk);
+	r = keys_import_pair(c, label, ver, der, (size_t)n, fpr);
+	OPENSSL_clear_free(der, (size_t)n);
+	if (r != 0) {
+		fprintf(stderr, "tsmctl keys: import-pair %s/%u: %s\n", label,
+		    ver, keys_strerror(r));
+		return 1;
+	}
+	printf("imported %s/%u: fingerprint %02X%02X%02X\n", label, ver,
+	    fpr[0], fpr[1], fpr[2]);
+	return 0;
+}
+
+static int
+do_pubkey(struct keys_client *c, const char *label, uint8_t ver)
+{
+	uint8_t der[1200];
+	const unsigned char *p = der;
+	EVP_PKEY *pk;
+	size_t n = 0;
+	int r;
+
+	if ((r = keys_pubkey(c, label, ver, der, sizeof(der), &n)) != 0) {
+		fprintf(stderr, "tsmctl keys: pubkey %s/%u: %s\n", label, ver,
+		    keys_strerror(r));
+		return 1;
+	}
+	if ((pk = d2i_PUBKEY(NULL, &p, (long)n)) == NULL ||
+	    PEM_write_PUBKEY(stdout, pk) != 1) {
+		fprintf(stderr, "tsmctl keys: pubkey %s/%u: bad answer\n",
+		    label, ver);
+		EVP_PKEY_free(pk);
+		return 1;
+	}
+	EVP_PKEY_free(pk);
+	return 0;
+}
+
 /* Version N+1 of the highest version of label, same kind of key. */
 static int
 do_rotate(struct keys_client *c, const char *label)
@@ -316,15 +392,25 @@ tsmctl_keys(int argc, char **argv)
 		rc = do_import(&c, &o, label, ver);
 	else if (strcmp(cmd, "import-wrapped") == 0)
 		rc = do_wrapped(&c, &o, label, ver);
+	else if (strcmp(cmd, "import-pair") == 0)
+		rc = do_import_pair(&c, &o, label, ver);
+	else if (strcmp(cmd, "pubkey") == 0)
+		rc = do_pubkey(&c, label, ver);
 	else if (strcmp(cmd, "generate") == 0) {
+		/* key pairs: -l in bits */
+		if (o.alg == KEYS_ALG_RSA)
+			o.len = (size_t)KEYS_RSA_KLEN(o.len);
+		else if (o.alg == KEYS_ALG_EC)
+			o.len /= 8;
 		if ((r = keys_generate(&c, label, ver, o.role, o.method, o.alg,
 		    o.len, kcv)) != 0) {
 			fprintf(stderr, "tsmctl keys: generate %s/%u: %s\n",
 			    label, ver, keys_strerror(r));
 			rc = 1;
 		} else {
-			printf("generated %s/%u: KCV %02X%02X%02X\n", label,
-			    ver, kcv[0], kcv[1], kcv[2]);
+			printf("generated %s/%u: %s %02X%02X%02X\n", label,
+			    ver, o.role == KEYS_ROLE_DAP ? "fingerprint" : "KCV",
+			    kcv[0], kcv[1], kcv[2]);
 			rc = 0;
 		}
 	} else

@@ -48,6 +48,21 @@ out=$(printf '%s\n%s\n' $c1 "$(kcv $c1)" $c2 "$(kcv $c2)" | "$TSMCTL" keys impor
 list=$("$TSMCTL" keys list)
 echo "$list" | grep -q "^isd  *1 master *emv *des3 *16 $want\$" || fail "list: $list"
 echo "$list" | grep -q "^kdf  *2 master *kdf3 *aes *16 " || fail "list v2: $list"
-# no component ever reaches a log or the output
-! grep -q -i -e $c1 -e $c2 "$d/audit" "$d/keyd.err" "$d/e" || fail "component in a log"
-echo "ceremony: 8 passed, 0 failed"
+# DAP / token key pairs: generated in the HSM, or imported from PEM
+"$TSMCTL" keys generate dap 1 -a rsa -l 2048 -m none -r dap | grep -q '^generated dap/1: fingerprint [0-9A-F]\{6\}$' || fail "generate rsa pair"
+"$TSMCTL" keys generate dapec 1 -a ec -l 256 -m none -r dap >/dev/null || fail "generate ec pair"
+"$TSMCTL" keys pubkey dap 1 > "$d/dap.pub" || fail pubkey
+openssl pkey -pubin -in "$d/dap.pub" -noout -text | grep -q "Public-Key: (2048 bit)" || fail "pubkey not RSA-2048"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$d/tok.pem" 2>/dev/null
+fp=$(openssl pkey -in "$d/tok.pem" -pubout -outform DER | openssl dgst -sha256 -binary | head -c 3 | xxd -p | tr a-f A-F)
+out=$("$TSMCTL" keys import-pair tok 1 -f "$d/tok.pem")
+[ "$out" = "imported tok/1: fingerprint $fp" ] || fail "import-pair: $out, want $fp"
+"$TSMCTL" keys pubkey tok 1 | cmp -s - <(openssl pkey -in "$d/tok.pem" -pubout) || fail "imported pubkey differs"
+list=$("$TSMCTL" keys list)
+echo "$list" | grep -q "^dap  *1 dap *none *rsa *32 " || fail "list rsa pair: $list"
+echo "$list" | grep -q "^tok  *1 dap *none *ec *32 $fp\$" || fail "list ec pair: $list"
+# no component, no private key ever reaches a log or the output
+priv=$(openssl pkey -in "$d/tok.pem" -noout -text | sed -n '/^priv:/,/^pub:/{/^ /p}' | tr -d ' :\n')
+[ ${#priv} -ge 60 ] || fail "could not read the test key's scalar"
+! grep -q -i -e $c1 -e $c2 -e "$priv" "$d/audit" "$d/keyd.err" "$d/e" || fail "secret in a log"
+echo "ceremony: 14 passed, 0 failed"

@@ -129,6 +129,76 @@ test_killed_mid_request(void **state)
 	assert_int_equal(keys_card_kcv(&cl, "isd", 1, kdd, kcv), 0);
 }
 
+/* The same with a pipelined batch in flight: every answer fails cleanly. */
+static void
+test_killed_mid_pipeline(void **state)
+{
+	uint8_t hc[8] = { 0 }, rsp[28] = { 0 };
+	struct keys_open_req o[4];
+	struct keys_session out[4];
+	struct timespec ts = { 0, 300 * 1000 * 1000 };
+	int res[4], i;
+	pid_t helper, keyd = env.pid;
+
+	rsp[11] = 0x02;
+	for (i = 0; i < 4; i++) {
+		memset(&o[i], 0, sizeof(o[i]));
+		o[i].label = "isd";
+		o[i].version = 1;
+		o[i].proto = 2;
+		o[i].i = 0x55;
+		o[i].s = 8;
+		o[i].host_challenge = hc;
+		o[i].rsp = rsp;
+		o[i].rsplen = sizeof(rsp);
+	}
+	assert_int_equal(keys_ping(&cl), 0);
+	assert_int_equal(kill(-keyd, SIGSTOP), 0);
+	if ((helper = fork()) == 0) {
+		nanosleep(&ts, NULL);
+		kill(-keyd, SIGKILL);
+		kill(-keyd, SIGCONT);
+		_exit(0);
+	}
+	assert_true(helper > 0);
+	assert_int_equal(keys_open_channels(&cl, o, 4, out, res), KEYS_ERR_IO);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(res[i], KEYS_ERR_IO);
+	assert_int_equal(cl.fd, -1);
+	waitpid(helper, NULL, 0);
+	waitpid(keyd, NULL, 0);
+	env.pid = 0;
+	assert_int_equal(env_start(&env, NULL), 0);
+	/* reconnects; a wrong cryptogram per answer, the stream in step */
+	assert_int_equal(keys_open_channels(&cl, o, 4, out, res), 0);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(res[i], KEYS_ERR_CARD_CRYPTOGRAM);
+	assert_int_equal(keys_ping(&cl), 0);
+}
+
+/* A keyd that does not answer: KEYS_ERR_TIMEOUT after the timeout. */
+static void
+test_timeout(void **state)
+{
+	struct keys_client c2;
+	struct timespec t0, t1;
+	double ms;
+
+	keys_init(&c2, env.sock, 300);
+	assert_int_equal(keys_ping(&c2), 0);
+	assert_int_equal(kill(-env.pid, SIGSTOP), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(keys_ping(&c2), KEYS_ERR_TIMEOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(kill(-env.pid, SIGCONT), 0);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	assert_true(ms >= 250 && ms < 2000);
+	assert_int_equal(c2.fd, -1);	/* out of step: dropped */
+	assert_int_equal(keys_ping(&c2), 0);
+	keys_close(&c2);
+}
+
 static int
 raw_connect(void)
 {
@@ -245,6 +315,8 @@ main(void)
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_wrong_uid),
 		cmocka_unit_test(test_killed_mid_request),
+		cmocka_unit_test(test_killed_mid_pipeline),
+		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_oversized),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_audit),

@@ -49,6 +49,11 @@ fill(struct keys_req *q, uint8_t type)
 	q->bloblen = 16;
 	q->data = HC;
 	q->datalen = 8;
+	q->sigalg = KEYS_SIG_RSA_SHA256;
+	q->mac = C16;
+	q->maclen = 16;
+	q->aid = C16;
+	q->aidlen = 7;
 }
 
 static void
@@ -66,6 +71,14 @@ test_roundtrip_all_types(void **state)
 		assert_int_equal(keys_req_encode(&q, &w), 0);
 		assert_int_equal(keys_req_parse(buf, w.len, &p), 0);
 		assert_int_equal(p.type, t);
+		if (keys_req_fields(t) & KF_AID) {
+			assert_int_equal(p.aidlen, 7);
+			assert_memory_equal(p.aid, C16, 7);
+		}
+		if (keys_req_fields(t) & KF_MAC)
+			assert_int_equal(p.maclen, 16);
+		if (keys_req_fields(t) & KF_SIGALG)
+			assert_int_equal(p.sigalg, KEYS_SIG_RSA_SHA256);
 		gp_wr_init(&w2, buf2, sizeof(buf2));
 		assert_int_equal(keys_req_encode(&p, &w2), 0);
 		assert_int_equal(w2.len, w.len);
@@ -120,6 +133,14 @@ test_bad_inputs(void **state)
 		    KEYS_ERR_PROTO },
 		{ "s = 12", { KEYS_REQ_OPEN, 1, 'a', 1, 3, 0, 12 }, 7,
 		    KEYS_ERR_PROTO },
+		{ "signature scheme 4", { KEYS_REQ_SIGN, 1, 'a', 1, 4, 0, 0 },
+		    7, KEYS_ERR_PROTO },
+		{ "receipt of 7 bytes", { KEYS_REQ_RECEIPT, 1, 'a', 1, 0, 1,
+		    0xAA, 7, 1, 2, 3, 4, 5, 6, 7 }, 15, KEYS_ERR_PROTO },
+		{ "receipt of 17 bytes", { KEYS_REQ_RECEIPT, 1, 'a', 1, 0, 1,
+		    0xAA, 17, 1, 2, 3, 4, 5, 6, 7 }, 15, KEYS_ERR_PROTO },
+		{ "role 8", { KEYS_REQ_IMPORT_PAIR, 1, 'a', 1, 8, 0, 1, 0x30 },
+		    8, KEYS_ERR_PROTO },
 	};
 	struct keys_req q;
 	size_t i;
@@ -137,7 +158,7 @@ test_size_limits(void **state)
 {
 	static uint8_t big[KEYS_MSG_MAX + 1], data[KEYS_DATA_MAX + 1];
 	uint8_t buf[KEYS_MSG_MAX];
-	struct keys_req q;
+	struct keys_req q, p;
 	struct gp_wr w;
 
 	assert_int_equal(keys_req_parse(big, sizeof(big), &q),
@@ -147,6 +168,17 @@ test_size_limits(void **state)
 	q.datalen = sizeof(data);
 	gp_wr_init(&w, buf, sizeof(buf));
 	assert_int_equal(keys_req_encode(&q, &w), KEYS_ERR_TOOLARGE);
+	/* an SD AID is 5..16 bytes (or absent) */
+	fill(&q, KEYS_REQ_OPEN);
+	q.aidlen = 3;
+	gp_wr_init(&w, buf, sizeof(buf));
+	assert_int_equal(keys_req_encode(&q, &w), 0);
+	assert_int_equal(keys_req_parse(buf, w.len, &p), KEYS_ERR_PROTO);
+	q.aidlen = 0;
+	gp_wr_init(&w, buf, sizeof(buf));
+	assert_int_equal(keys_req_encode(&q, &w), 0);
+	assert_int_equal(keys_req_parse(buf, w.len, &p), 0);
+	assert_int_equal(p.aidlen, 0);
 	fill(&q, KEYS_REQ_OPEN);
 	strcpy(q.label, "bad label");
 	gp_wr_init(&w, buf, sizeof(buf));
@@ -167,6 +199,10 @@ test_strerror_kcv(void **state)
 	assert_string_equal(keys_strerror(-99), "unknown error");
 	assert_string_equal(keys_strerror(KEYS_ERR_CARD_CRYPTOGRAM),
 	    "card cryptogram wrong: card not authenticated");
+	assert_string_equal(keys_strerror(KEYS_ERR_CARD_CHALLENGE),
+	    "card challenge is not the expected pseudo-random one");
+	assert_string_equal(keys_strerror(KEYS_ERR_RECEIPT),
+	    "receipt does not verify");
 	assert_int_equal(keys_kcv(KEYS_ALG_DES3, k, 16, kcv), 0);
 	assert_memory_equal(kcv, des, 3);
 	assert_int_equal(keys_kcv(KEYS_ALG_DES3, k, 15, kcv), KEYS_ERR_INVAL);
