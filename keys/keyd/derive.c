@@ -128,21 +128,12 @@ card_key(struct keyd *k, struct keyset *s, const uint8_t kdd[GP_KDD_LEN],
 		return 0;
 	case GP_DIV_EMV:
 	case GP_DIV_VISA2:
-		if (s->method == GP_DIV_EMV) {
-			memcpy(dd, kdd + 4, 6);
-		} else {
-			memcpy(dd, kdd, 2);
-			memcpy(dd + 2, kdd + 4, 4);
-		}
-		dd[6] = 0xF0;
-		dd[7] = (uint8_t)t;
-		memcpy(dd + 8, dd, 6);
-		dd[14] = 0x0F;
-		dd[15] = (uint8_t)t;
+		if (gp_div_data(s->method, kdd, t, dd) != 0)
+			return KEYS_ERR_INVAL;
 		return derive_des(k, s, dd, soft, c);
 	case GP_DIV_KDF3:
-		dd[4] = (uint8_t)t;
-		memcpy(dd + 6, kdd, GP_KDD_LEN);
+		if (gp_div_data(GP_DIV_KDF3, kdd, t, dd) != 0)
+			return KEYS_ERR_INVAL;
 		c->soft = 1;
 		c->len = s->len;
 		for (dd[0] = 1, done = 0; done < s->len; dd[0]++) {

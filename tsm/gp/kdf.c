@@ -57,6 +57,37 @@ gp_kdf_scp02(const uint8_t key[16], uint16_t constant, const uint8_t seq[2],
 }
 
 /* EMV CPS and VISA2 differ only in which KDD bytes fill the 6-byte half. */
+int
+gp_div_data(enum gp_div_method m, const uint8_t kdd[GP_KDD_LEN], int t,
+    uint8_t dd[16])
+{
+	if (t < GP_KEY_ENC || t > GP_KEY_DEK)
+		return GP_ERR_INVAL;
+	memset(dd, 0, 16);
+	switch (m) {
+	case GP_DIV_EMV:
+		memcpy(dd, kdd + 4, 6);
+		break;
+	case GP_DIV_VISA2:
+		memcpy(dd, kdd, 2);
+		memcpy(dd + 2, kdd + 4, 4);
+		break;
+	case GP_DIV_KDF3:	/* i ‖ 000000 ‖ t ‖ 00 ‖ KDD */
+		dd[0] = 1;
+		dd[4] = (uint8_t)t;
+		memcpy(dd + 6, kdd, GP_KDD_LEN);
+		return 0;
+	default:
+		return GP_ERR_INVAL;
+	}
+	dd[6] = 0xF0;
+	dd[7] = (uint8_t)t;
+	memcpy(dd + 8, dd, 6);
+	dd[14] = 0x0F;
+	dd[15] = (uint8_t)t;
+	return 0;
+}
+
 static int
 div_des3(enum gp_div_method m, const uint8_t *master,
     const uint8_t kdd[GP_KDD_LEN], int t, uint8_t out[16])
@@ -65,17 +96,8 @@ div_des3(enum gp_div_method m, const uint8_t *master,
 	uint8_t dd[16];
 	int r;
 
-	if (m == GP_DIV_EMV) {
-		memcpy(dd, kdd + 4, 6);
-	} else {
-		memcpy(dd, kdd, 2);
-		memcpy(dd + 2, kdd + 4, 4);
-	}
-	dd[6] = 0xF0;
-	dd[7] = (uint8_t)t;
-	memcpy(dd + 8, dd, 6);
-	dd[14] = 0x0F;
-	dd[15] = (uint8_t)t;
+	if ((r = gp_div_data(m, kdd, t, dd)) != 0)
+		return r;
 	if ((r = gp_des3_init(&d, master)) != 0)
 		return r;
 	r = gp_des3_ecb_enc(&d, dd, 16, out);
@@ -93,12 +115,11 @@ div_kdf3(const uint8_t *master, size_t mlen, const uint8_t kdd[GP_KDD_LEN],
 	size_t done = 0, take;
 	int r;
 
-	memset(dd, 0, sizeof(dd));
-	dd[4] = (uint8_t)t;
-	memcpy(dd + 6, kdd, GP_KDD_LEN);
+	if ((r = gp_div_data(GP_DIV_KDF3, kdd, t, dd)) != 0)
+		return r;
 	if ((r = gp_aes_init(&a, master, mlen)) != 0)
 		return r;
-	for (dd[0] = 1; done < mlen; dd[0]++) {
+	for (; done < mlen; dd[0]++) {
 		if ((r = gp_aes_cmac(&a, dd, sizeof(dd), blk)) != 0)
 			break;
 		take = mlen - done < 16 ? mlen - done : 16;

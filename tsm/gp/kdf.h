@@ -57,5 +57,12 @@ enum gp_div_method {
 int	gp_diversify(enum gp_div_method, const uint8_t *master, size_t mlen,
 	    const uint8_t kdd[GP_KDD_LEN], int t, uint8_t *out);
 int	gp_div_method_parse(const char *, enum gp_div_method *);
+/*
+ * The 16-byte block each method encrypts (EMV, VISA2: 3DES-ECB under the
+ * master) or MACs (KDF3: CMAC under the master, block counter in byte 0,
+ * set here to 1). Shared with tsm-keyd, which runs it inside the HSM.
+ */
+int	gp_div_data(enum gp_div_method, const uint8_t kdd[GP_KDD_LEN], int t,
+	    uint8_t out[16]);
 
 #endif
