@@ -434,10 +434,36 @@ dek_free(int kind, struct gp_des3 *des, struct gp_aes *aes)
 		gp_aes_free(aes);
 }
 
+/*
+ * With a static SCP03 DEK held as an HSM object, the new keys are
+ * encrypted by the HSM (AES-CBC, IV 0) and the command built from the
+ * ciphertexts.
+ */
+static int
+putkey_hsm(struct keyd *k, CK_OBJECT_HANDLE h, struct gp_putkey *pk,
+    uint8_t enc[3][GP_KEY_MAX], const uint8_t (*kcv)[3], struct gp_wr *a)
+{
+	const uint8_t *clear[3];
+	int r, t;
+
+	for (t = 0; t < 3; t++) {
+		clear[t] = pk->keys[t];
+		if ((r = keyd_encrypt(k, h, CKM_AES_CBC, clear[t], pk->key_len,
+		    enc[t])) != 0)
+			return r;
+		pk->keys[t] = enc[t];
+	}
+	r = gp_cmd_put_key_enc(pk, 1, kcv, a) != 0 ? KEYS_ERR_INVAL : 0;
+	for (t = 0; t < 3; t++)
+		pk->keys[t] = clear[t];
+	return r;
+}
+
 int
 keyd_putkey(struct keyd *k, const struct keys_req *q, struct gp_wr *w)
 {
-	uint8_t apdu[300], kcv[9];
+	uint8_t apdu[300], kcv[9], enc[3][GP_KEY_MAX];
+	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
 	struct keyset cur, tgt;
 	struct ckey nk[3];
 	struct gp_putkey pk;
@@ -454,7 +480,7 @@ keyd_putkey(struct keyd *k, const struct keys_req *q, struct gp_wr *w)
 	if (cur.alg != tgt.alg || cur.alg != (q->proto == 2 ?
 	    KEYS_ALG_DES3 : KEYS_ALG_AES))
 		return KEYS_ERR_INVAL;
-	if ((r = card_dek(k, &cur, q, &des, &aes, NULL, &kind)) != 0)
+	if ((r = card_dek(k, &cur, q, &des, &aes, &h, &kind)) != 0)
 		return r;
 	for (t = 0; t < 3; t++) {
 		if ((r = card_key(k, &tgt, q->kdd, t + 1, 1, &nk[t])) != 0 ||
@@ -469,7 +495,11 @@ keyd_putkey(struct keyd *k, const struct keys_req *q, struct gp_wr *w)
 	pk.nkeys = 3;
 	pk.key_len = tgt.len;
 	gp_wr_init(&a, apdu, sizeof(apdu));
-	if ((q->proto == 2 ? gp_cmd_put_key_scp02(&pk, &des, &a) :
+	if (kind == DEK_HSM) {
+		if ((r = putkey_hsm(k, h, &pk, enc,
+		    (const uint8_t (*)[3])kcv, &a)) != 0)
+			goto out;
+	} else if ((q->proto == 2 ? gp_cmd_put_key_scp02(&pk, &des, &a) :
 	    gp_cmd_put_key_scp03(&pk, &aes, &a)) != 0) {
 		r = KEYS_ERR_INVAL;
 		goto out;
@@ -482,6 +512,7 @@ out:
 		ckey_free(k, &nk[t]);
 	dek_free(kind, &des, &aes);
 	gp_wipe(apdu, sizeof(apdu));
+	gp_wipe(enc, sizeof(enc));
 	return r;
 }
 

@@ -62,7 +62,24 @@ kcv(const uint8_t *key, size_t n, int aes, uint8_t out[3])
 	return aes ? gp_kcv_aes(key, n, out) : gp_kcv_des3(key, out);
 }
 
-/* type ‖ LV(key data) ‖ 03 ‖ KCV for one key. */
+/* type ‖ LV(key data) ‖ LV(KCV): SCP03 key data is length ‖ ciphertext. */
+static int
+put_key_write(struct gp_wr *d, int aes, const uint8_t *enc, size_t n,
+    const uint8_t k[3])
+{
+	int r;
+
+	if ((r = gp_wr_u8(d, aes ? GP_KEYTYPE_AES : GP_KEYTYPE_DES)) != 0)
+		return r;
+	if (aes && ((r = gp_wr_u8(d, (uint8_t)(n + 1))) != 0 ||
+	    (r = gp_wr_u8(d, (uint8_t)n)) != 0 || (r = gp_wr_put(d, enc, n))))
+		return r;
+	if (!aes && (r = gp_wr_lv(d, enc, n)) != 0)
+		return r;
+	return gp_wr_lv(d, k, 3);
+}
+
+/* Encrypts one clear key under the DEK, then writes its field. */
 static int
 put_key_field(struct gp_wr *d, const uint8_t *key, size_t n,
     struct gp_des3 *des, struct gp_aes *aes)
@@ -73,23 +90,20 @@ put_key_field(struct gp_wr *d, const uint8_t *key, size_t n,
 
 	gp_wr_init(&e, buf, sizeof(buf));
 	if (aes != NULL)
-		r = gp_keyenc_scp03(aes, key, n, &e);
-	else if ((r = gp_keyenc_scp02(des, key, buf)) == 0)
-		e.len = 16;
-	if (r != 0 || (r = kcv(key, n, aes != NULL, k)) != 0)
-		goto out;
-	if ((r = gp_wr_u8(d, aes ? GP_KEYTYPE_AES : GP_KEYTYPE_DES)) != 0 ||
-	    (r = gp_wr_lv(d, buf, e.len)) != 0 ||
-	    (r = gp_wr_lv(d, k, sizeof(k))) != 0)
-		goto out;
- out:
+		r = gp_keyenc_scp03(aes, key, n, &e);	/* length ‖ cipher */
+	else if ((r = gp_keyenc_scp02(des, key, buf + 1)) == 0)
+		e.len = 1 + 16;
+	if (r == 0 && (r = kcv(key, n, aes != NULL, k)) == 0)
+		r = put_key_write(d, aes != NULL, buf + 1, e.len - 1, k);
 	gp_wipe(buf, sizeof(buf));
 	return r;
 }
 
+/* One PUT KEY: new KVN then a field per key (clear keys encrypted here
+ * with des/aes, or already encrypted when kcvs is given). */
 static int
 put_key(const struct gp_putkey *pk, struct gp_des3 *des, struct gp_aes *aes,
-    struct gp_wr *w)
+    int is_aes, const uint8_t (*kcvs)[3], struct gp_wr *w)
 {
 	uint8_t buf[GP_APDU_SHORT_MAX];
 	struct gp_wr d;
@@ -97,15 +111,21 @@ put_key(const struct gp_putkey *pk, struct gp_des3 *des, struct gp_aes *aes,
 	size_t i;
 	int r;
 
-	if ((r = putkey_check(pk, aes != NULL)) != 0)
+	if ((r = putkey_check(pk, is_aes)) != 0)
 		return r;
 	gp_wr_init(&d, buf, sizeof(buf));
 	if ((r = gp_wr_u8(&d, pk->new_kvn)) != 0)
 		goto out;
-	for (i = 0; i < pk->nkeys; i++)
-		if ((r = put_key_field(&d, pk->keys[i], pk->key_len, des,
-		    aes)) != 0)
+	for (i = 0; i < pk->nkeys; i++) {
+		if (kcvs != NULL)
+			r = put_key_write(&d, is_aes, pk->keys[i], pk->key_len,
+			    kcvs[i]);
+		else
+			r = put_key_field(&d, pk->keys[i], pk->key_len, des,
+			    aes);
+		if (r != 0)
 			goto out;
+	}
 	memset(&a, 0, sizeof(a));
 	a.cla = GP_CLA_GP;
 	a.ins = GP_INS_PUT_KEY;
@@ -126,7 +146,7 @@ gp_cmd_put_key_scp02(const struct gp_putkey *pk, struct gp_des3 *dek,
 {
 	if (dek == NULL)
 		return GP_ERR_INVAL;
-	return put_key(pk, dek, NULL, w);
+	return put_key(pk, dek, NULL, 0, NULL, w);
 }
 
 int
@@ -135,7 +155,16 @@ gp_cmd_put_key_scp03(const struct gp_putkey *pk, struct gp_aes *dek,
 {
 	if (dek == NULL)
 		return GP_ERR_INVAL;
-	return put_key(pk, NULL, dek, w);
+	return put_key(pk, NULL, dek, 1, NULL, w);
+}
+
+int
+gp_cmd_put_key_enc(const struct gp_putkey *pk, int aes,
+    const uint8_t (*kcv)[3], struct gp_wr *w)
+{
+	if (kcv == NULL)
+		return GP_ERR_INVAL;
+	return put_key(pk, NULL, NULL, aes, kcv, w);
 }
 
 int

@@ -46,6 +46,13 @@ int	gp_cmd_put_key_scp02(const struct gp_putkey *, struct gp_des3 *dek,
 int	gp_cmd_put_key_scp03(const struct gp_putkey *, struct gp_aes *dek,
 	    struct gp_wr *);
 /*
+ * PUT KEY from key data an HSM already encrypted under the DEK: keys[i]
+ * of pk then holds key_len bytes of ciphertext (SCP02: 3DES-ECB; SCP03:
+ * AES-CBC, IV 0) and kcv[i] the clear key's check value.
+ */
+int	gp_cmd_put_key_enc(const struct gp_putkey *, int aes,
+	    const uint8_t (*kcv)[3], struct gp_wr *);
+/*
  * Checks the PUT KEY response data (new KVN ‖ one 3-byte KCV per key)
  * against the KCVs of the keys sent: GP_ERR_AUTH when the card stored
  * something else.

@@ -414,11 +414,71 @@ putkey_case(int proto)
 	assert_memory_equal(got, want, w.len);
 }
 
+/*
+ * First-contact rotation: the card's transport keys are a static SCP03
+ * set (ENC, MAC, DEK imported as is); its DEK, an HSM object, encrypts
+ * the issuer's new keys inside the HSM. The command must equal libgp's
+ * with the same static DEK in software.
+ */
+static void
+putkey_static_case(void)
+{
+	static const uint8_t kdd[10] = { 9, 8, 7, 6, 5, 4, 3, 2, 1, 0 };
+	uint8_t tr[3][16], tgt[16], nk[3][16], want[300], got[300], kcvs[9];
+	struct keys_putkey_req q;
+	struct gp_putkey pk;
+	struct gp_aes a;
+	struct gp_wr w, g;
+	int t, i;
+
+	for (t = 0; t < 3; t++)
+		for (i = 0; i < 16; i++)
+			tr[t][i] = (uint8_t)(0x40 + 16 * t + i);
+	for (i = 0; i < 16; i++)
+		tgt[i] = (uint8_t)(0x11 * (i + 1));
+	for (t = 0; t < 3; t++)
+		assert_int_equal(env_import(&cl, "pk-transport", 1,
+		    KEYS_ROLE_ENC + t, GP_DIV_NONE, KEYS_ALG_AES, tr[t], 16), 0);
+	assert_int_equal(env_import(&cl, "pk-issuer", 1, KEYS_ROLE_MASTER,
+	    GP_DIV_KDF3, KEYS_ALG_AES, tgt, 16), 0);
+	memset(&q, 0, sizeof(q));
+	q.label = "pk-transport";
+	q.version = 1;
+	q.proto = 3;
+	memcpy(q.kdd, kdd, 10);
+	q.new_label = "pk-issuer";
+	q.new_version = 1;
+	q.old_kvn = 0x30;
+	q.new_kvn = 0x31;
+	q.key_id = 0x01;
+	gp_wr_init(&g, got, sizeof(got));
+	assert_int_equal(keys_put_key(&cl, &q, &g, kcvs), 0);
+	memset(&pk, 0, sizeof(pk));
+	pk.old_kvn = 0x30;
+	pk.new_kvn = 0x31;
+	pk.key_id = 1;
+	pk.nkeys = 3;
+	pk.key_len = 16;
+	for (t = 0; t < 3; t++) {
+		assert_int_equal(gp_diversify(GP_DIV_KDF3, tgt, 16, kdd, t + 1,
+		    nk[t]), 0);
+		pk.keys[t] = nk[t];
+	}
+	assert_int_equal(gp_aes_init(&a, tr[2], 16), 0);
+	gp_wr_init(&w, want, sizeof(want));
+	assert_int_equal(gp_cmd_put_key_scp03(&pk, &a, &w), 0);
+	gp_aes_free(&a);
+	assert_int_equal(g.len, w.len);
+	assert_memory_equal(got, want, w.len);
+	gp_wipe(nk, sizeof(nk));
+}
+
 static void
 test_putkey(void **state)
 {
 	putkey_case(2);
 	putkey_case(3);
+	putkey_static_case();
 }
 
 /* ---- ceremony requests ---------------------------------------------- */
