@@ -7,6 +7,9 @@
  *          [--instance AID] [--privileges HEX] [--params HEX]
  *          [--provider NAME] [--idem KEY]
  *   tsmctl op queue --db URL --card CSN delete|lock|unlock AID [--related]
+ *   tsmctl op queue --db URL --card CSN rotate --version N [--label L]
+ *   tsmctl op queue --db URL --card CSN personalise AID DGI_FILE
+ *   tsmctl op queue --db URL --card CSN suspend|resume|terminate|refresh
  *   tsmctl op list --db URL --card CSN [--json]
  *   tsmctl op show --db URL ID [--json]
  *
@@ -14,6 +17,11 @@
  * version (provider "local" unless --provider), and queues the CAP bytes
  * with the operation. The idempotency key defaults to the operation's
  * content, so queueing the same thing twice queues it once.
+ *
+ * DGI_FILE (personalise): one DGI a line, "TTTT=HEX" (4 hex digits of
+ * tag, the value in hex; spaces ignored), "#" comments and blank lines.
+ * DGIs 8000..8FFF (EMV CPS: encrypted) and lines starting with "!" are
+ * sensitive: tsmd has tsm-keyd encrypt them under the card's DEK.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,8 +65,11 @@ void	tsmctl_st_time(int64_t, char *, size_t);
 
 struct op_args {
 	const char	*card, *instance, *priv, *params, *provider, *idem;
+	const char	*label, *version;
 	int		 related;
 };
+
+#define DGI_FILE_MAX	(64 * 1024)
 
 static int
 usage(void)
@@ -68,6 +79,12 @@ usage(void)
 	    "[--provider NAME] [--idem KEY]\n"
 	    "       tsmctl op queue --db URL --card CSN delete|lock|unlock "
 	    "AID [--related]\n"
+	    "       tsmctl op queue --db URL --card CSN rotate --version N "
+	    "[--label L]\n"
+	    "       tsmctl op queue --db URL --card CSN personalise AID "
+	    "DGI_FILE\n"
+	    "       tsmctl op queue --db URL --card CSN suspend|resume|"
+	    "terminate|refresh\n"
 	    "       tsmctl op list --db URL --card CSN [--json]\n"
 	    "       tsmctl op show --db URL ID [--json]\n");
 	return 2;
@@ -264,6 +281,261 @@ queue_simple(struct tsm_store *s, const struct op_args *a, const char *kind,
 	return 0;
 }
 
+static int
+print_queued(int64_t id, int existed, const char *what, const char *card,
+    int json)
+{
+	if (json)
+		printf("{\"op\": %lld, \"existed\": %s}\n", (long long)id,
+		    existed ? "true" : "false");
+	else
+		printf("op %lld %s: %s on %s\n", (long long)id, existed ?
+		    "already queued" : "queued", what, card);
+	return 0;
+}
+
+static int
+fresh_idem(const char *kind, const char *card, char *idem, size_t cap)
+{
+	uint8_t rnd[8];
+	char h[17];
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return -1;
+	gp_hex_encode(rnd, sizeof(rnd), h);
+	snprintf(idem, cap, "%s:%s:%s", kind, card, h);
+	return 0;
+}
+
+/* suspend, resume, refresh: each queue is a new request; terminate once. */
+static int
+queue_card(struct tsm_store *s, const struct op_args *a, const char *kind,
+    int json)
+{
+	char idem[160];
+	int64_t id;
+	int r, existed = 0;
+
+	if (strcmp(kind, "terminate") == 0)
+		snprintf(idem, sizeof(idem), "terminate:%s", a->card);
+	else if (fresh_idem(kind, a->card, idem, sizeof(idem)) != 0)
+		return 1;
+	if ((r = tsm_store_op_queue(s, a->card, kind, "{}",
+	    a->idem ? a->idem : idem, "tsmctl", &id, &existed)) != 0)
+		return tsmctl_st_fail(s, a->card, r);
+	return print_queued(id, existed, kind, a->card, json);
+}
+
+/* rotate: to the issuer key set label/version of tsm-keyd. */
+static int
+queue_rotate(struct tsm_store *s, const struct op_args *a, int json)
+{
+	const char *label = a->label != NULL ? a->label : "isd";
+	char payload[128], idem[160], what[80], *end;
+	long v;
+	int64_t id;
+	size_t k;
+	int r, existed = 0;
+
+	if (a->version == NULL)
+		return usage();
+	v = strtol(a->version, &end, 0);
+	if (*a->version == '\0' || *end != '\0' || v < 1 || v > 0x7F) {
+		fprintf(stderr, "tsmctl: bad key version %s (1..127)\n",
+		    a->version);
+		return 2;
+	}
+	for (k = 0; label[k] != '\0'; k++)
+		if (!((label[k] >= 'a' && label[k] <= 'z') ||
+		    (label[k] >= 'A' && label[k] <= 'Z') ||
+		    (label[k] >= '0' && label[k] <= '9') || label[k] == '-' ||
+		    label[k] == '_' || label[k] == '.'))
+			break;
+	if (k == 0 || k > 32 || label[k] != '\0') {
+		fprintf(stderr, "tsmctl: bad key label %s\n", label);
+		return 2;
+	}
+	snprintf(payload, sizeof(payload), "{\"label\":\"%s\",\"version\":%ld}",
+	    label, v);
+	snprintf(idem, sizeof(idem), "rotate:%s:%s:%ld", a->card, label, v);
+	if ((r = tsm_store_op_queue(s, a->card, "rotate", payload,
+	    a->idem ? a->idem : idem, "tsmctl", &id, &existed)) != 0)
+		return tsmctl_st_fail(s, a->card, r);
+	snprintf(what, sizeof(what), "rotate to %s/%ld", label, v);
+	return print_queued(id, existed, what, a->card, json);
+}
+
+/* Appends one DGI (tag, length, value) as hex to out. */
+static int
+dgi_hex(char **out, size_t *len, size_t *cap, unsigned tag,
+    const uint8_t *v, size_t n)
+{
+	uint8_t h[5];
+	size_t hl = 0, need = 2 * (n + 5) + 1;
+	char *p;
+
+	if (*len + need > *cap) {
+		if ((p = realloc(*out, *len + need + 4096)) == NULL)
+			return -1;
+		*out = p;
+		*cap = *len + need + 4096;
+	}
+	h[hl++] = (uint8_t)(tag >> 8);
+	h[hl++] = (uint8_t)tag;
+	if (n < 255)
+		h[hl++] = (uint8_t)n;
+	else {
+		h[hl++] = 0xFF;
+		h[hl++] = (uint8_t)(n >> 8);
+		h[hl++] = (uint8_t)n;
+	}
+	gp_hex_encode(h, hl, *out + *len);
+	*len += 2 * hl;
+	gp_hex_encode(v, n, *out + *len);
+	*len += 2 * n;
+	return 0;
+}
+
+/*
+ * Reads a DGI file into the clear and sensitive DGI streams (hex). A
+ * line the parser refuses is named by number; values are never printed.
+ */
+static int
+read_dgis(const char *path, char **clear, char **sens)
+{
+	char line[8192], tagh[5], *p, *q, *val;
+	size_t cl = 0, cc = 0, sl = 0, scap = 0, n, k;
+	uint8_t *v = NULL;
+	unsigned tag;
+	int lineno = 0, r = -1, bang;
+	FILE *f;
+
+	*clear = *sens = NULL;
+	if ((f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "tsmctl: %s: cannot read\n", path);
+		return -1;
+	}
+	if ((v = malloc(DGI_FILE_MAX)) == NULL)
+		goto out;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			fprintf(stderr, "tsmctl: %s:%d: line too long\n", path,
+			    lineno);
+			goto out;
+		}
+		for (p = q = line; *p != '\0'; p++)	/* drop blanks */
+			if (*p != ' ' && *p != '\t' && *p != '\r' &&
+			    *p != '\n')
+				*q++ = *p;
+		*q = '\0';
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		bang = line[0] == '!';
+		p = line + bang;
+		if ((val = strchr(p, '=')) == NULL || val - p != 4)
+			goto bad;
+		memcpy(tagh, p, 4);
+		tagh[4] = '\0';
+		for (k = 0; k < 4; k++)
+			if (!((tagh[k] >= '0' && tagh[k] <= '9') ||
+			    (tagh[k] >= 'a' && tagh[k] <= 'f') ||
+			    (tagh[k] >= 'A' && tagh[k] <= 'F')))
+				goto bad;
+		tag = (unsigned)strtoul(tagh, NULL, 16);
+		val++;
+		if (gp_hex_decode(val, v, DGI_FILE_MAX, &n) != 0 ||
+		    n > 0xFFFE)
+			goto bad;
+		if ((bang || (tag & 0xF000) == 0x8000) ?
+		    dgi_hex(sens, &sl, &scap, tag, v, n) :
+		    dgi_hex(clear, &cl, &cc, tag, v, n))
+			goto out;
+		if (cl + sl > 2 * DGI_FILE_MAX) {
+			fprintf(stderr, "tsmctl: %s: over %d bytes of DGIs\n",
+			    path, DGI_FILE_MAX);
+			goto out;
+		}
+		continue;
+ bad:
+		fprintf(stderr, "tsmctl: %s:%d: not TTTT=HEX\n", path, lineno);
+		goto out;
+	}
+	if (cl + sl == 0) {
+		fprintf(stderr, "tsmctl: %s: no DGI\n", path);
+		goto out;
+	}
+	r = 0;
+ out:
+	if (v != NULL) {
+		memset(v, 0, DGI_FILE_MAX);
+		free(v);
+	}
+	memset(line, 0, sizeof(line));
+	fclose(f);
+	if (r != 0) {
+		free(*clear);
+		free(*sens);
+		*clear = *sens = NULL;
+	}
+	return r;
+}
+
+static int
+queue_perso(struct tsm_store *s, const struct op_args *a, const char *aid,
+    const char *file, int json)
+{
+	char *clear = NULL, *sens = NULL, *payload = NULL, sha[65];
+	char idem[200], what[80];
+	cJSON *j;
+	int64_t id;
+	int r, existed = 0;
+
+	if (!hex_ok(aid, 16) || strlen(aid) < 10) {
+		fprintf(stderr, "tsmctl: bad AID %s\n", aid);
+		return 2;
+	}
+	if (read_dgis(file, &clear, &sens) != 0)
+		return 1;
+	if ((j = cJSON_CreateObject()) == NULL) {
+		r = 1;
+		goto out;
+	}
+	cJSON_AddStringToObject(j, "aid", aid);
+	cJSON_AddStringToObject(j, "clear", clear != NULL ? clear : "");
+	cJSON_AddStringToObject(j, "sensitive", sens != NULL ? sens : "");
+	payload = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	if (payload == NULL) {
+		r = 1;
+		goto out;
+	}
+	/* The same data for the same application: the same operation. */
+	sha256_hex((const uint8_t *)payload, strlen(payload), sha);
+	snprintf(idem, sizeof(idem), "personalise:%s:%s", a->card, sha);
+	if ((r = tsm_store_op_queue(s, a->card, "personalise", payload,
+	    a->idem ? a->idem : idem, "tsmctl", &id, &existed)) != 0) {
+		r = tsmctl_st_fail(s, a->card, r);
+		goto out;
+	}
+	snprintf(what, sizeof(what), "personalise %s", aid);
+	r = print_queued(id, existed, what, a->card, json);
+ out:
+	if (payload != NULL) {
+		memset(payload, 0, strlen(payload));
+		free(payload);
+	}
+	if (clear != NULL) {
+		memset(clear, 0, strlen(clear));
+		free(clear);
+	}
+	if (sens != NULL) {
+		memset(sens, 0, strlen(sens));
+		free(sens);
+	}
+	return r;
+}
+
 static cJSON *
 op_json(const struct tsm_op *op)
 {
@@ -345,15 +617,30 @@ tsmctl_op(int argc, char **argv)
 		{ "--privileges", &a.priv, NULL },
 		{ "--params", &a.params, NULL },
 		{ "--provider", &a.provider, NULL }, { "--idem", &a.idem, NULL },
-		{ "--related", NULL, &a.related }, { NULL, NULL, NULL },
+		{ "--related", NULL, &a.related }, { "--label", &a.label, NULL },
+		{ "--version", &a.version, NULL }, { NULL, NULL, NULL },
 	};
-	int r;
+	int r, want;
 
 	memset(&a, 0, sizeof(a));
 	if (tsmctl_st_parse(argc, argv, &o, flags) != 0 || o.npos < 1)
 		return usage();
-	if (strcmp(o.pos[0], "queue") == 0 && (o.npos != 3 || a.card == NULL))
-		return usage();
+	if (strcmp(o.pos[0], "queue") == 0) {
+		if (o.npos < 2 || a.card == NULL)
+			return usage();
+		want = 3;
+		if (strcmp(o.pos[1], "personalise") == 0 ||
+		    strcmp(o.pos[1], "personalize") == 0)
+			want = 4;
+		else if (strcmp(o.pos[1], "rotate") == 0 ||
+		    strcmp(o.pos[1], "suspend") == 0 ||
+		    strcmp(o.pos[1], "resume") == 0 ||
+		    strcmp(o.pos[1], "terminate") == 0 ||
+		    strcmp(o.pos[1], "refresh") == 0)
+			want = 2;
+		if (o.npos != want)
+			return usage();
+	}
 	if (strcmp(o.pos[0], "list") == 0 && (o.npos != 1 || a.card == NULL))
 		return usage();
 	if (strcmp(o.pos[0], "show") == 0 && o.npos != 2)
@@ -371,6 +658,16 @@ tsmctl_op(int argc, char **argv)
 	else if (strcmp(o.pos[1], "delete") == 0 ||
 	    strcmp(o.pos[1], "lock") == 0 || strcmp(o.pos[1], "unlock") == 0)
 		r = queue_simple(s, &a, o.pos[1], o.pos[2], o.json);
+	else if (strcmp(o.pos[1], "rotate") == 0)
+		r = queue_rotate(s, &a, o.json);
+	else if (strcmp(o.pos[1], "personalise") == 0 ||
+	    strcmp(o.pos[1], "personalize") == 0)
+		r = queue_perso(s, &a, o.pos[2], o.pos[3], o.json);
+	else if (strcmp(o.pos[1], "suspend") == 0 ||
+	    strcmp(o.pos[1], "resume") == 0 ||
+	    strcmp(o.pos[1], "terminate") == 0 ||
+	    strcmp(o.pos[1], "refresh") == 0)
+		r = queue_card(s, &a, o.pos[1], o.json);
 	else
 		r = usage();
 	tsm_store_close(s);

@@ -54,6 +54,7 @@ static const struct cfg_key keys[] = {
 	{ "db_key_file", S(db_key_file) },
 	{ "keyd", S(keyd) },
 	{ "key_label", S(key_label) },
+	{ "transport_label", S(transport_label) },
 	{ "loops", I(loops, 0, 256) },
 	{ "workers", I(workers, 1, 256) },
 	{ "session_timeout_ms", I(session_timeout_ms, 100, 3600000) },

@@ -144,6 +144,17 @@ tsm_engine_discovered(struct tsm_session *s, const uint8_t *body,
 			reply_text(r, 400, "malformed R-APDU");
 			return TSM_ERR_PROTO;
 		}
+	s->csn[0] = '\0';
+	s->kdd[0] = '\0';
+	s->iu_len = 0;
+	if (strcmp(status, "ok") == 0 && rsp.n == 3 && a[0].sw == 0x9000 &&
+	    a[1].sw == 0x9000 && a[2].sw != 0x9000 &&
+	    gp_cplc_parse(a[1].data, a[1].len, &cplc) == 0) {
+		/* No secure channel (a terminated card, say): identified
+		 * by its CSN only, to tell the cardholder why. */
+		csn_from_cplc(&cplc, s->csn);
+		return 0;
+	}
 	if (strcmp(status, "ok") != 0 || rsp.n != 3 || a[0].sw != 0x9000 ||
 	    a[2].sw != 0x9000 || a[2].len > sizeof(s->iu) ||
 	    a[2].len < GP_KDD_LEN + 3) {
@@ -170,7 +181,7 @@ find_card(struct tsm_worker *w, struct tsm_session *s)
 
 	if (s->csn[0] != '\0')
 		r = tsm_store_card_get(w->store, s->csn, &s->card);
-	if (r == TSM_STORE_ERR_NOTFOUND)
+	if (r == TSM_STORE_ERR_NOTFOUND && s->kdd[0] != '\0')
 		r = tsm_store_card_find_kdd(w->store, s->kdd, &s->card);
 	if (r == 0) {
 		s->have_card = 1;
@@ -228,13 +239,30 @@ open_channel(struct tsm_worker *w, struct tsm_session *s, struct gp_wr *ea)
 	gp_wr_init(&tmp, scratch, sizeof(scratch));
 	if (gp_scp_host_init(&s->scp, proto, i, 8, 0x00, s->hc, &tmp) != 0)
 		return TSM_ERR_CARD;
-	if ((r = keys_open_channel(w->keys, cfg->key_label,
-	    s->iu[GP_KDD_LEN], proto, i, 8, s->hc, s->iu, s->iu_len,
+	/*
+	 * The key set the card answered with: its transport keys (the
+	 * store's transport key version, before a rotation) or the issuer's
+	 * key set of that version.
+	 */
+	s->open_kvn = s->iu[GP_KDD_LEN];
+	snprintf(s->open_label, sizeof(s->open_label), "%s",
+	    cfg->transport_label[0] != '\0' && s->card.transport_kv >= 0 &&
+	    s->card.transport_kv == s->open_kvn ? cfg->transport_label :
+	    cfg->key_label);
+	/*
+	 * A pseudo-random card challenge (SCP03 i bit 10) is checked by keyd
+	 * against KDF(K-ENC, seq || ISD AID) before anything else: a card
+	 * replaying an old challenge is refused.
+	 */
+	if ((r = keys_open_channel_aid(w->keys, s->open_label, s->open_kvn,
+	    proto, i, 8, s->hc, s->iu, s->iu_len, isd_aid,
+	    proto == 3 && (i & GP_SCP03_I_PRAND) ? sizeof(isd_aid) : 0,
 	    &ks)) != 0) {
 		tsm_log(TSM_LOG_WARN, "keyd.open_channel", "sid=%s csn=%s "
 		    "label=%s kvn=%u err=\"%s\"", s->id, s->csn,
-		    cfg->key_label, s->iu[GP_KDD_LEN], keys_strerror(r));
-		r = r == KEYS_ERR_CARD_CRYPTOGRAM ? TSM_ERR_AUTH : TSM_ERR_KEYS;
+		    s->open_label, s->open_kvn, keys_strerror(r));
+		r = r == KEYS_ERR_CARD_CRYPTOGRAM ||
+		    r == KEYS_ERR_CARD_CHALLENGE ? TSM_ERR_AUTH : TSM_ERR_KEYS;
 		goto out;
 	}
 	memcpy(k.enc, ks.enc, ks.len);
@@ -322,7 +350,7 @@ tsm_engine_build_job(struct tsm_worker *w, struct tsm_session *s,
     struct tsm_script *out, int64_t *ids, size_t *nids)
 {
 	struct tsm_script plain;
-	size_t i, first = out->n;
+	size_t i, k, first = out->n;
 	char why[128];
 	int r;
 
@@ -332,12 +360,18 @@ tsm_engine_build_job(struct tsm_worker *w, struct tsm_session *s,
 	/* Plain commands are numbered as they will be in out. */
 	plain.n = first;
 	plain.off[first] = 0;
-	for (i = 0; i < s->nops; i++) {
-		if (s->op_state[i] != TSM_OPST_PENDING)
+	s->putkey_planned = 0;
+	/* Two passes: a terminate comes after everything else. */
+	for (k = 0; k < 2 * s->nops; k++) {
+		i = k % s->nops;
+		if (s->op_state[i] != TSM_OPST_PENDING ||
+		    tsm_plan_is_last(s, i) != (k >= s->nops))
 			continue;
-		if ((r = tsm_plan_op(s, i, &w->srv->cfg, &plain, why,
+		if ((r = tsm_plan_op(w, s, i, &plain, why,
 		    sizeof(why))) == GP_ERR_SPACE)
 			break;		/* the next session does it */
+		if (r == TSM_PLAN_DEFER)
+			continue;	/* stays queued */
 		if (r != 0) {
 			s->op_state[i] = TSM_OPST_FAILED;
 			snprintf(s->op_result[i], sizeof(s->op_result[i]),
@@ -348,7 +382,9 @@ tsm_engine_build_job(struct tsm_worker *w, struct tsm_session *s,
 		if (s->op_state[i] == TSM_OPST_PENDING) {
 			s->op_state[i] = TSM_OPST_PLANNED;
 			ids[(*nids)++] = s->ops[i].id;
-		}
+		} else if (s->op_state[i] == TSM_OPST_DONE &&
+		    strcmp(s->ops[i].state, "queued") == 0)
+			ids[(*nids)++] = s->ops[i].id;	/* found done */
 	}
 	if ((r = add_status(s, &plain, GP_STATUS_ISD, GP_STATUS_TAGGED,
 	    TSM_CMD_STATUS_CARD)) != 0 ||
@@ -374,7 +410,10 @@ tsm_engine_build_reconcile(struct tsm_session *s, struct tsm_script *out,
 	plain.n = first;
 	/* more: 0 from the start, 1 load files go on, 2 applications go on */
 	r = 0;
-	if (more != 2)
+	if (more == 0)		/* the card's life cycle first */
+		r = add_status(s, &plain, GP_STATUS_ISD, GP_STATUS_TAGGED,
+		    TSM_CMD_STATUS_CARD);
+	if (r == 0 && more != 2)
 		r = add_status(s, &plain, GP_STATUS_ELF, GP_STATUS_TAGGED |
 		    (more == 1 ? GP_STATUS_NEXT : 0), TSM_CMD_STATUS_ELF);
 	if (r == 0 && (more != 1 || !s->rd_apps_done))
@@ -405,6 +444,8 @@ load_ops(struct tsm_worker *w, struct tsm_session *s, int *uncertain)
 			s->op_state[i] = TSM_OPST_UNCERTAIN;
 			*uncertain = 1;
 		}
+		if (tsm_plan_needs_read(s, i))
+			s->need_read = 1;
 	}
 	return 0;
 }
@@ -444,6 +485,13 @@ tsm_engine_identify(struct tsm_worker *w, struct tsm_session *s,
 		reply_end(r, "This card has been terminated.");
 		return;
 	}
+	if (s->iu_len == 0) {	/* INITIALIZE UPDATE refused */
+		tsm_log(TSM_LOG_WARN, "session.discovery_failed", "sid=%s "
+		    "csn=%s msg=\"no secure channel\"", s->id, s->csn);
+		reply_end(r, "Your card could not be read. Please present it "
+		    "again.");
+		return;
+	}
 	if ((e = load_ops(w, s, &uncertain)) != 0 ||
 	    (e = tsm_store_session_begin(w->store, s->id, s->card.id,
 	    s->agent, NULL, 0)) != 0) {
@@ -455,8 +503,8 @@ tsm_engine_identify(struct tsm_worker *w, struct tsm_session *s,
 	}
 	s->store_session = 1;
 	tsm_log(TSM_LOG_INFO, "session.card", "sid=%s agent=%s csn=%s "
-	    "pending=%zu uncertain=%d", s->id, s->agent, s->csn, s->nops,
-	    uncertain);
+	    "pending=%zu uncertain=%d read=%d", s->id, s->agent, s->csn,
+	    s->nops, uncertain, s->need_read);
 	if (s->nops == 0) {
 		tsm_engine_finish(w, s, "done", r);
 		return;
@@ -472,7 +520,7 @@ tsm_engine_identify(struct tsm_worker *w, struct tsm_session *s,
 	gp_wr_init_dyn(&out.w, SCRIPT_BODY_MAX - 1024);
 	(void)script_add_plain(&out, eaw.p, eaw.len);
 	s->tags[0].role = TSM_CMD_AUTH;
-	if (uncertain) {
+	if (uncertain || s->need_read) {
 		e = tsm_engine_build_reconcile(s, &out, 0);
 		s->state = TSM_SESS_RECONCILE;
 	} else {

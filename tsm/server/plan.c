@@ -9,6 +9,19 @@
  *             "privileges":HEX, "params":HEX}
  *   delete   {"aid":AID, "related":true|false}
  *   lock, unlock  {"aid":AID}
+ *   rotate   {"label":LABEL, "version":N}   keyd key set of the issuer keys
+ *   personalise  {"aid":AID, "clear":HEX, "sensitive":HEX}  DGI streams
+ *   suspend, resume, terminate, refresh  {}
+ *
+ * rotate: PUT KEY (built by tsm-keyd: the keys never exist here) replacing
+ * the key set the card answered with by the issuer keys of label/version
+ * diversified for the card, then SET STATUS SECURED when the card is
+ * INITIALIZED. Its life cycle must be known: the registry is read first
+ * when the store does not know it. personalise: INSTALL [for
+ * personalization] then STORE DATA, clear DGIs first, then the sensitive
+ * ones encrypted by tsm-keyd under the card's DEK. suspend, resume and
+ * terminate: SET STATUS of the card (CARD_LOCKED, SECURED, TERMINATED).
+ * refresh: the registry read alone, written to the store.
  *
  * An install against a registry the session has read (reconciliation
  * after an uncertain session) skips what the card already holds: the
@@ -26,6 +39,7 @@
 #include "gp/cmd.h"
 #include "gp/err.h"
 #include "gp/registry.h"
+#include "keys.h"
 #include "server/server_int.h"
 
 #define APPLETS_MAX	8
@@ -37,7 +51,18 @@ enum {
 	W_INSTALL_APP,
 	W_DELETE,
 	W_SET_STATUS,
+	W_PUT_KEY,
+	W_SET_CARD,
+	W_INSTALL_PERSO,
+	W_STORE_DATA,
 };
+
+/* Card life cycle states (GP 2.3.1 table 11-5). */
+#define LC_OP_READY	0x01
+#define LC_INITIALIZED	0x07
+#define LC_SECURED	0x0F
+#define LC_LOCKED	0x7F
+#define LC_TERMINATED	0xFF
 
 static const uint8_t isd_aid[8] = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00,
     0x00, 0x00 };
@@ -297,11 +322,322 @@ plan_simple(struct tsm_session *s, size_t op, struct tsm_script *sc,
 	return GP_ERR_FORMAT;
 }
 
-int
-tsm_plan_op(struct tsm_session *s, size_t op,
-    const struct tsm_server_cfg *cfg, struct tsm_script *sc, char *why,
-    size_t wl)
+/* The card's life cycle: read in this session, else the store's. */
+static int
+card_lc(const struct tsm_session *s, uint8_t *lc)
 {
+	static const struct { const char *n; uint8_t v; } names[] = {
+		{ "OP_READY", LC_OP_READY }, { "INITIALIZED", LC_INITIALIZED },
+		{ "SECURED", LC_SECURED }, { "CARD_LOCKED", LC_LOCKED },
+		{ "TERMINATED", LC_TERMINATED },
+	};
+	size_t k;
+
+	/* A read that gave no card state (some cards answer 00): the
+	 * store's knowledge stands. */
+	for (k = 0; s->have_card_lc && k < sizeof(names) / sizeof(names[0]);
+	    k++)
+		if (s->card_lc == names[k].v) {
+			*lc = s->card_lc;
+			return 0;
+		}
+	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+		if (strcmp(s->card.gp_state, names[k].n) == 0) {
+			*lc = names[k].v;
+			return 0;
+		}
+	return -1;
+}
+
+static int
+rotate_parse(const char *payload, char *label, size_t cap, int *version)
+{
+	const cJSON *j;
+	cJSON *root;
+	int r = -1;
+
+	if (payload == NULL || (root = cJSON_Parse(payload)) == NULL)
+		return -1;
+	j = cJSON_GetObjectItemCaseSensitive(root, "label");
+	if (cJSON_IsString(j) && j->valuestring != NULL &&
+	    strlen(j->valuestring) > 0 && strlen(j->valuestring) < cap) {
+		snprintf(label, cap, "%s", j->valuestring);
+		j = cJSON_GetObjectItemCaseSensitive(root, "version");
+		if (cJSON_IsNumber(j) && j->valuedouble >= 1 &&
+		    j->valuedouble <= 0x7F) {
+			*version = (int)j->valuedouble;
+			r = 0;
+		}
+	}
+	cJSON_Delete(root);
+	return r;
+}
+
+/*
+ * PUT KEY replacing the key set the channel was opened with (P1 = its
+ * version) by the issuer keys label/version for this card's KDD, then
+ * SET STATUS SECURED on an INITIALIZED card. A card already answering
+ * with the new version has been rotated (an uncertain session did it):
+ * only what is left is planned.
+ */
+static int
+plan_rotate(struct tsm_worker *wk, struct tsm_session *s, size_t op,
+    struct tsm_script *sc, struct tsm_cmd_tag *tags, struct gp_wr *cmd,
+    char *why, size_t wl)
+{
+	struct keys_putkey_req q;
+	char label[33];
+	uint8_t lc;
+	int version, r;
+
+	if (rotate_parse(s->ops[op].payload, label, sizeof(label),
+	    &version) != 0) {
+		snprintf(why, wl, "malformed rotate payload");
+		return GP_ERR_FORMAT;
+	}
+	if (card_lc(s, &lc) != 0) {
+		if (!s->reg_complete)
+			return TSM_PLAN_DEFER;	/* read first (needs_read) */
+		lc = 0;		/* read, still unknown: keys only */
+	}
+	s->rot_kvn[op] = (uint8_t)version;
+	if (s->open_kvn == version) {
+		/* Already the issuer keys: their KCVs for the store. */
+		if ((r = keys_card_kcv(wk->keys, label, (uint8_t)version,
+		    s->scp.kdd, s->rot_kcv[op])) != 0) {
+			snprintf(why, wl, "tsm-keyd: %s", keys_strerror(r));
+			return r == KEYS_ERR_NOKEY ? GP_ERR_FORMAT : GP_ERR_SPACE;
+		}
+	} else {
+		memset(&q, 0, sizeof(q));
+		q.label = s->open_label;
+		q.version = s->open_kvn;
+		q.proto = s->scp.proto;
+		memcpy(q.kdd, s->scp.kdd, GP_KDD_LEN);
+		memcpy(q.seq, s->scp.seq, 2);
+		q.new_label = label;
+		q.new_version = (uint8_t)version;
+		q.old_kvn = s->open_kvn;
+		q.new_kvn = (uint8_t)version;
+		q.key_id = 1;
+		if ((r = keys_put_key(wk->keys, &q, cmd, s->rot_kcv[op])) !=
+		    0) {
+			snprintf(why, wl, "tsm-keyd refused the PUT KEY: %s",
+			    keys_strerror(r));
+			gp_wr_reset(cmd);
+			/* keyd down: try again next time; else it fails. */
+			return r == KEYS_ERR_IO || r == KEYS_ERR_TIMEOUT ?
+			    GP_ERR_SPACE : GP_ERR_FORMAT;
+		}
+		if ((r = add(sc, cmd, tags, W_PUT_KEY, op)) != 0)
+			return r;
+		s->putkey_planned = 1;
+	}
+	if (lc == LC_INITIALIZED) {
+		if ((r = gp_cmd_set_status(GP_SETSTATUS_ISD, LC_SECURED, NULL,
+		    0, cmd)) != 0 ||
+		    (r = add(sc, cmd, tags, W_SET_CARD, op)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* A DGI stream: tag (2) || length (1, or FF + 2) || value, whole. */
+static int
+dgi_stream_ok(const uint8_t *p, size_t n)
+{
+	size_t off = 0, l;
+
+	while (off < n) {
+		if (n - off < 3)
+			return 0;
+		l = p[off + 2];
+		off += 3;
+		if (l == 0xFF) {
+			if (n - off < 2)
+				return 0;
+			l = (size_t)p[off] << 8 | p[off + 1];
+			off += 2;
+		}
+		if (n - off < l)
+			return 0;
+		off += l;
+	}
+	return 1;
+}
+
+static int
+hex_blob(const cJSON *o, const char *name, uint8_t **out, size_t *len)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, name);
+	size_t n;
+
+	*out = NULL;
+	*len = 0;
+	if (j == NULL)
+		return 0;
+	if (!cJSON_IsString(j) || j->valuestring == NULL)
+		return -1;
+	if ((n = strlen(j->valuestring) / 2) == 0)
+		return 0;
+	if ((*out = malloc(n)) == NULL ||
+	    gp_hex_decode(j->valuestring, *out, n, len) != 0 ||
+	    !dgi_stream_ok(*out, *len))
+		return -1;
+	return 0;
+}
+
+static int
+add_store(struct tsm_script *sc, struct tsm_cmd_tag *tags, size_t op,
+    struct gp_wr *cmd, uint8_t p1, const uint8_t *p, size_t n, size_t chunk,
+    unsigned *block, int final)
+{
+	struct gp_store_iter it;
+	int r;
+
+	if ((r = gp_store_iter_init(&it, p1, p, n, chunk, *block, final)) !=
+	    0)
+		return r;
+	while ((r = gp_store_iter_next(&it, cmd)) == 0) {
+		if ((r = add(sc, cmd, tags, W_STORE_DATA, op)) != 0)
+			return r;
+		(*block)++;
+	}
+	return r == GP_ERR_NOTFOUND ? 0 : r;
+}
+
+/*
+ * INSTALL [for personalization] then STORE DATA: the clear DGIs, then the
+ * sensitive ones as tsm-keyd encrypted them under the card's DEK (P1
+ * b7b6 = 11), the last command with P1 b8. Not in a script whose PUT KEY
+ * changes that DEK: the next session does it.
+ */
+static int
+plan_perso(struct tsm_worker *wk, struct tsm_session *s, size_t op,
+    struct tsm_script *sc, struct tsm_cmd_tag *tags, struct gp_wr *cmd,
+    char *why, size_t wl)
+{
+	struct keys_dgi_req q;
+	struct gp_install gi;
+	struct gp_wr enc;
+	uint8_t *clear = NULL, *sens = NULL;
+	size_t nclear = 0, nsens = 0, chunk = wk->srv->cfg.load_block;
+	unsigned block = 0;
+	struct aid a;
+	cJSON *root;
+	int r = GP_ERR_FORMAT;
+
+	if (s->putkey_planned)
+		return TSM_PLAN_DEFER;
+	gp_wr_init_dyn(&enc, 64 * 1024);
+	if ((root = cJSON_Parse(s->ops[op].payload != NULL ?
+	    s->ops[op].payload : "")) == NULL)
+		goto bad;
+	if (aid_field(root, "aid", &a) != 0 ||
+	    hex_blob(root, "clear", &clear, &nclear) != 0 ||
+	    hex_blob(root, "sensitive", &sens, &nsens) != 0 ||
+	    nclear + nsens == 0) {
+		cJSON_Delete(root);
+		goto bad;
+	}
+	cJSON_Delete(root);
+	if (nsens > 0) {
+		memset(&q, 0, sizeof(q));
+		q.label = s->open_label;
+		q.version = s->open_kvn;
+		q.proto = s->scp.proto;
+		memcpy(q.kdd, s->scp.kdd, GP_KDD_LEN);
+		memcpy(q.seq, s->scp.seq, 2);
+		if ((r = keys_encrypt_dgis(wk->keys, &q, sens, nsens,
+		    &enc)) != 0) {
+			snprintf(why, wl, "tsm-keyd refused the DGIs: %s",
+			    keys_strerror(r));
+			r = r == KEYS_ERR_IO || r == KEYS_ERR_TIMEOUT ?
+			    GP_ERR_SPACE : GP_ERR_FORMAT;
+			goto out;
+		}
+	}
+	memset(&gi, 0, sizeof(gi));
+	gi.app_aid = a.b;
+	gi.app_len = a.len;
+	if ((r = gp_cmd_install(GP_INSTALL_PERSO, &gi, cmd)) != 0 ||
+	    (r = add(sc, cmd, tags, W_INSTALL_PERSO, op)) != 0)
+		goto out;
+	if (nclear > 0 && (r = add_store(sc, tags, op, cmd, GP_STORE_DGI,
+	    clear, nclear, chunk, &block, nsens == 0)) != 0)
+		goto out;
+	if (nsens > 0 && (r = add_store(sc, tags, op, cmd, GP_STORE_DGI |
+	    GP_STORE_ENC, enc.p, enc.len, chunk, &block, 1)) != 0)
+		goto out;
+	r = 0;
+	goto out;
+ bad:
+	snprintf(why, wl, "malformed personalise payload");
+	r = GP_ERR_FORMAT;
+ out:
+	if (sens != NULL)
+		gp_wipe(sens, nsens);
+	if (clear != NULL)
+		gp_wipe(clear, nclear);
+	free(sens);
+	free(clear);
+	if (enc.p != NULL)
+		gp_wipe(enc.p, enc.len);
+	gp_wr_free(&enc);
+	return r;
+}
+
+static uint8_t
+card_target(const char *kind)
+{
+	if (strcmp(kind, "suspend") == 0)
+		return LC_LOCKED;
+	if (strcmp(kind, "resume") == 0)
+		return LC_SECURED;
+	return LC_TERMINATED;
+}
+
+/* SET STATUS of the card; nothing when it is there already. */
+static int
+plan_card(struct tsm_session *s, size_t op, struct tsm_script *sc,
+    struct tsm_cmd_tag *tags, struct gp_wr *cmd, char *why, size_t wl)
+{
+	uint8_t to = card_target(s->ops[op].kind), lc;
+	int r;
+
+	if (card_lc(s, &lc) == 0 && lc == to) {
+		s->op_state[op] = TSM_OPST_DONE;
+		return 0;
+	}
+	if ((r = gp_cmd_set_status(GP_SETSTATUS_ISD, to, NULL, 0, cmd)) != 0) {
+		snprintf(why, wl, "cannot build SET STATUS: %s",
+		    gp_strerror(r));
+		return r;
+	}
+	return add(sc, cmd, tags, W_SET_CARD, op);
+}
+
+int
+tsm_plan_is_last(const struct tsm_session *s, size_t op)
+{
+	return strcmp(s->ops[op].kind, "terminate") == 0;
+}
+
+int
+tsm_plan_needs_read(const struct tsm_session *s, size_t op)
+{
+	uint8_t lc;
+
+	if (strcmp(s->ops[op].kind, "refresh") == 0)
+		return 1;
+	return strcmp(s->ops[op].kind, "rotate") == 0 && card_lc(s, &lc) != 0;
+}
+
+int
+tsm_plan_op(struct tsm_worker *wk, struct tsm_session *s, size_t op,
+    struct tsm_script *sc, char *why, size_t wl)
+{
+	const struct tsm_server_cfg *cfg = &wk->srv->cfg;
 	struct tsm_cmd_tag *tags = s->tags;
 	uint8_t buf[GP_APDU_SHORT_MAX + 8];
 	struct gp_wr cmd;
@@ -316,14 +652,36 @@ tsm_plan_op(struct tsm_session *s, size_t op,
 	else if (strcmp(kind, "delete") == 0 || strcmp(kind, "lock") == 0 ||
 	    strcmp(kind, "unlock") == 0)
 		r = plan_simple(s, op, sc, tags, &cmd, why, wl);
-	else {
+	else if (strcmp(kind, "rotate") == 0)
+		r = plan_rotate(wk, s, op, sc, tags, &cmd, why, wl);
+	else if (strcmp(kind, "personalise") == 0)
+		r = plan_perso(wk, s, op, sc, tags, &cmd, why, wl);
+	else if (strcmp(kind, "suspend") == 0 ||
+	    strcmp(kind, "resume") == 0 || strcmp(kind, "terminate") == 0)
+		r = plan_card(s, op, sc, tags, &cmd, why, wl);
+	else if (strcmp(kind, "refresh") == 0) {
+		/* The registry read is the whole operation. */
+		r = s->reg_complete ? 0 : TSM_PLAN_DEFER;
+		if (r == 0)
+			s->op_state[op] = TSM_OPST_DONE;
+	} else {
 		snprintf(why, wl, "unknown operation %s", kind);
 		r = GP_ERR_UNSUPPORTED;
 	}
+	gp_wipe(buf, sizeof(buf));
 	if (r != 0) {	/* drop what this operation had appended */
 		sc->n = first;
 		sc->w.len = sc->off[first];
 		return r;
+	}
+	if (sc->n == first && s->op_state[op] == TSM_OPST_PENDING)
+		s->op_state[op] = TSM_OPST_DONE;
+	if (s->op_state[op] == TSM_OPST_DONE) {
+		snprintf(s->op_result[op], sizeof(s->op_result[op]),
+		    strcmp(kind, "refresh") == 0 ? "ok" :
+		    "ok (nothing to do on the card)");
+		if (strcmp(kind, "install") != 0)
+			tsm_plan_count(s, op);
 	}
 	if (sc->n > first)
 		tags[sc->n - 1].last = 1;
@@ -338,6 +696,9 @@ what_name(uint8_t what)
 	case W_LOAD: return "LOAD";
 	case W_INSTALL_APP: return "INSTALL [for install]";
 	case W_DELETE: return "DELETE";
+	case W_PUT_KEY: return "PUT KEY";
+	case W_INSTALL_PERSO: return "INSTALL [for personalization]";
+	case W_STORE_DATA: return "STORE DATA";
 	default: return "SET STATUS";
 	}
 }
@@ -346,12 +707,18 @@ void
 tsm_plan_result(struct tsm_session *s, const struct tsm_cmd_tag *t,
     const uint8_t *data, size_t len, uint16_t sw)
 {
-	const char *kind = s->ops[t->op].kind;
-
-	(void)data;
-	(void)len;
 	if (s->op_state[t->op] != TSM_OPST_PLANNED)
 		return;
+	/* PUT KEY answers the new version and the KCVs of what it stored. */
+	if (t->what == W_PUT_KEY && sw == 0x9000 && (len != 10 ||
+	    data[0] != s->rot_kvn[t->op] ||
+	    gp_ct_memcmp(data + 1, s->rot_kcv[t->op], 9) != 0)) {
+		s->op_state[t->op] = TSM_OPST_FAILED;
+		snprintf(s->op_result[t->op], sizeof(s->op_result[t->op]),
+		    "PUT KEY: the card's key check values differ");
+		s->failed++;
+		return;
+	}
 	/* DELETE of what is not there: already deleted (idempotent). */
 	if (t->what == W_DELETE && sw == 0x6A88)
 		sw = 0x9000;
@@ -366,12 +733,30 @@ tsm_plan_result(struct tsm_session *s, const struct tsm_cmd_tag *t,
 		return;
 	s->op_state[t->op] = TSM_OPST_DONE;
 	snprintf(s->op_result[t->op], sizeof(s->op_result[t->op]), "ok");
+	tsm_plan_count(s, t->op);
+}
+
+/* What the cardholder is told about a finished operation. */
+void
+tsm_plan_count(struct tsm_session *s, size_t op)
+{
+	const char *kind = s->ops[op].kind;
+
 	if (strcmp(kind, "install") == 0)
 		s->installed++;
 	else if (strcmp(kind, "delete") == 0)
 		s->removed++;
-	else
+	else if (strcmp(kind, "lock") == 0 || strcmp(kind, "unlock") == 0 ||
+	    strcmp(kind, "personalise") == 0)
 		s->changed++;
+	else if (strcmp(kind, "suspend") == 0)
+		s->card_msg = "Your card is suspended.";
+	else if (strcmp(kind, "resume") == 0)
+		s->card_msg = "Your card is active again.";
+	else if (strcmp(kind, "terminate") == 0)
+		s->card_msg = "Your card has been terminated.";
+	else if (strcmp(kind, "rotate") == 0)
+		s->card_msg = "Your card's security was updated.";
 }
 
 /*
@@ -390,6 +775,14 @@ tsm_plan_reconcile(struct tsm_session *s)
 	size_t i, k, have;
 
 	for (i = 0; i < s->nops; i++) {
+		if (strcmp(s->ops[i].kind, "refresh") == 0 &&
+		    s->op_state[i] != TSM_OPST_DONE) {
+			/* The read just done is the whole operation. */
+			s->op_state[i] = TSM_OPST_DONE;
+			snprintf(s->op_result[i], sizeof(s->op_result[i]),
+			    "ok");
+			continue;
+		}
 		if (s->op_state[i] != TSM_OPST_UNCERTAIN)
 			continue;
 		s->op_state[i] = TSM_OPST_PENDING;
@@ -433,8 +826,68 @@ app_state(const struct tsm_session *s, const struct aid *a,
 	return n;
 }
 
+struct refresh_acc {
+	struct tsm_session		*s;
+	struct tsm_instance_change	*c;
+	size_t				 cap, n;
+	char				(*aids)[33];
+	int				 known;	/* store instances on the card */
+};
+
+/* A store instance against the registry: its state, or gone. */
+static int
+refresh_one(void *arg, const struct tsm_instance *in)
+{
+	struct refresh_acc *r = arg;
+	const struct tsm_reg *e;
+	struct aid a;
+	const char *n;
+
+	if (r->n == r->cap || gp_hex_decode(in->aid, a.b, sizeof(a.b),
+	    &a.len) != 0)
+		return 0;
+	if ((e = reg_find(r->s, a.b, a.len, 0)) != NULL) {
+		r->known++;
+		if ((n = gp_lifecycle_name(GP_LC_APP, e->lifecycle)) == NULL ||
+		    strcmp(n, in->gp_state) == 0)
+			return 0;
+		snprintf(r->aids[r->n], 33, "%s", in->aid);
+		r->c[r->n].aid = r->aids[r->n];
+		r->c[r->n].version_id = 0;
+		r->c[r->n].gp_state = n;
+		r->n++;
+	} else if (r->s->apps_complete) {
+		snprintf(r->aids[r->n], 33, "%s", in->aid);
+		r->c[r->n].aid = r->aids[r->n];
+		r->c[r->n].version_id = 0;
+		r->c[r->n].gp_state = NULL;	/* not on the card */
+		r->n++;
+	}
+	return 0;
+}
+
+/* refresh: the store's instances made to match the registry read. */
+static size_t
+refresh_instances(struct tsm_worker *wk, struct tsm_session *s, size_t op,
+    struct tsm_instance_change *c, size_t cap, char (*aids)[33])
+{
+	struct refresh_acc r = { s, c, cap, 0, aids, 0 };
+	size_t k, apps = 0;
+
+	if (tsm_store_instance_list(wk->store, s->card.id, refresh_one,
+	    &r) != 0)
+		return 0;
+	for (k = 0; k < s->nreg; k++)
+		apps += !s->reg[k].is_elf;
+	snprintf(s->op_result[op], sizeof(s->op_result[op]), "ok: %zu "
+	    "application(s) on the card, %zu updated in the store, %zu "
+	    "unknown to the store%s", apps, r.n, apps - (size_t)r.known,
+	    s->apps_complete ? "" : " (registry read incomplete)");
+	return r.n;
+}
+
 size_t
-tsm_plan_instances(struct tsm_session *s, size_t op,
+tsm_plan_instances(struct tsm_worker *wk, struct tsm_session *s, size_t op,
     struct tsm_instance_change *c, size_t cap, char (*aids)[33])
 {
 	const char *kind = s->ops[op].kind;
@@ -442,6 +895,12 @@ tsm_plan_instances(struct tsm_session *s, size_t op,
 	struct aid a;
 	cJSON *root;
 	size_t k, n = 0;
+
+	if (strcmp(kind, "refresh") == 0)
+		return refresh_instances(wk, s, op, c, cap, aids);
+	if (strcmp(kind, "rotate") == 0 || strcmp(kind, "suspend") == 0 ||
+	    strcmp(kind, "resume") == 0 || strcmp(kind, "terminate") == 0)
+		return 0;
 
 	if (strcmp(kind, "install") == 0) {
 		if (install_parse(s->ops[op].payload, 0, &in) != 0)
@@ -462,11 +921,37 @@ tsm_plan_instances(struct tsm_session *s, size_t op,
 		c[0].version_id = 0;
 		if (strcmp(kind, "delete") == 0)
 			c[0].gp_state = NULL;
+		else if (strcmp(kind, "personalise") == 0)
+			c[0].gp_state = app_state(s, &a, NULL);
 		else
 			c[0].gp_state = strcmp(kind, "lock") == 0 ? "locked" :
 			    app_state(s, &a, "selectable");
-		n = 1;
+		n = c[0].gp_state != NULL || strcmp(kind, "delete") == 0;
 	}
 	cJSON_Delete(root);
 	return n;
+}
+
+void
+tsm_plan_card(struct tsm_session *s, struct tsm_session_end *e,
+    char kcv[3][7])
+{
+	size_t i;
+	int k;
+
+	for (i = 0; i < s->nops; i++) {
+		if (s->op_state[i] != TSM_OPST_DONE)
+			continue;
+		if (strcmp(s->ops[i].kind, "rotate") == 0) {
+			e->new_kvn = s->rot_kvn[i];
+			e->key_type = s->scp.proto == 2 ? "DES3" : "AES";
+			for (k = 0; k < 3; k++) {
+				gp_hex_encode(s->rot_kcv[i] + 3 * k, 3, kcv[k]);
+				e->kcv[k] = kcv[k];
+			}
+		} else if (strcmp(s->ops[i].kind, "terminate") == 0) {
+			e->terminated = 1;
+			e->card_gp_state = "TERMINATED";
+		}
+	}
 }

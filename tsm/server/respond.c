@@ -192,6 +192,8 @@ sentence(const struct tsm_session *s, int uncertain, char *out, size_t cap)
 	if (s->changed && (size_t)n < cap)
 		n += snprintf(out + n, cap - (size_t)n, "Updated %d "
 		    "application%s. ", s->changed, s->changed > 1 ? "s" : "");
+	if (s->card_msg != NULL && (size_t)n < cap)
+		n += snprintf(out + n, cap - (size_t)n, "%s ", s->card_msg);
 	if (s->failed && (size_t)n < cap)
 		n += snprintf(out + n, cap - (size_t)n, "%d change%s could not "
 		    "be made. ", s->failed, s->failed > 1 ? "s" : "");
@@ -220,7 +222,7 @@ tsm_engine_finish(struct tsm_worker *w, struct tsm_session *s,
 {
 	struct tsm_op_outcome oc[TSM_OPS_MAX];
 	struct tsm_instance_change ic[TSM_OPS_MAX * 8];
-	char aids[TSM_OPS_MAX * 8][33], gps[20];
+	char aids[TSM_OPS_MAX * 8][33], gps[20], kcv[3][7];
 	struct tsm_session_end e;
 	struct tsm_metrics *m = &w->srv->metrics;
 	size_t i, k, nic = 0;
@@ -234,7 +236,7 @@ tsm_engine_finish(struct tsm_worker *w, struct tsm_session *s,
 		oc[k].result = s->op_result[i][0] != '\0' ? s->op_result[i] :
 		    NULL;
 		if (s->op_state[i] == TSM_OPST_DONE)
-			nic += tsm_plan_instances(s, i, ic + nic,
+			nic += tsm_plan_instances(w, s, i, ic + nic,
 			    sizeof(ic) / sizeof(ic[0]) - nic, aids + nic);
 		if (strcmp(oc[k].state, "uncertain") == 0)
 			uncertain = 1;
@@ -253,6 +255,7 @@ tsm_engine_finish(struct tsm_worker *w, struct tsm_session *s,
 		    sizeof(gps));
 		e.card_gp_state = gps;
 	}
+	tsm_plan_card(s, &e, kcv);
 	e.ops = oc;
 	e.nops = k;
 	e.inst = ic;
@@ -290,12 +293,23 @@ after_reconcile(struct tsm_worker *w, struct tsm_session *s,
 
 	s->reg_complete = 1;
 	tsm_plan_reconcile(s);
-	for (i = 0; i < s->nops; i++)
+	for (i = 0; i < s->nops; i++) {
 		pending |= s->op_state[i] == TSM_OPST_PENDING;
+		/* Settled by the read alone (refresh): running first, so
+		 * that the outcome can be written. */
+		if (s->op_state[i] == TSM_OPST_DONE &&
+		    strcmp(s->ops[i].state, "queued") == 0)
+			ids[nids++] = s->ops[i].id;
+	}
 	if (!pending) {
+		if (nids > 0 && (e = tsm_store_ops_running(w->store,
+		    s->card.id, ids, nids)) != 0)
+			tsm_log(TSM_LOG_ERR, "store.error", "sid=%s err=\"%s\"",
+			    s->id, tsm_store_strerror(e));
 		tsm_engine_finish(w, s, "done", r);
 		return;
 	}
+	nids = 0;
 	memset(&out, 0, sizeof(out));
 	gp_wr_init_dyn(&out.w, 1024 * 1024 - 1024);
 	e = tsm_engine_build_job(w, s, &out, ids, &nids);
@@ -394,9 +408,12 @@ tsm_engine_responses(struct tsm_worker *w, struct tsm_session *s,
 		return;
 	}
 	settle(s, frontier, sure && frontier == rsp.n);
+	if (s->state == TSM_SESS_JOB)
+		s->apps_complete = rd.apps_done;
 	if (s->state == TSM_SESS_RECONCILE && frontier == s->ncmds && sure) {
 		s->rd_elf_done |= rd.elf_done;
 		s->rd_apps_done |= rd.apps_done;
+		s->apps_complete = s->rd_apps_done;
 		if ((rd.elf_more || rd.apps_more) && s->exchanges < 16) {
 			next_page(s, rd.elf_more ? 1 : 2, r);
 			if (r->code == 200)

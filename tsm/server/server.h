@@ -44,6 +44,8 @@ struct tsm_server_cfg {
 	char	db_key_file[TSM_PATH_MAX];
 	char	keyd[TSM_PATH_MAX];	/* tsm-keyd socket */
 	char	key_label[33];		/* keyd label of the cards' ISD keys */
+	char	transport_label[33];	/* keyd label of transport keys ("": */
+					/* key_label) */
 	int	loops;			/* event loops; 0: one per core */
 	int	workers;		/* store / keyd worker threads */
 	int	session_timeout_ms;	/* idle session is dropped after */

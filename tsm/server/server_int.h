@@ -190,6 +190,11 @@ struct tsm_session {
 	struct gp_scp	 scp;
 	int		 scp_open;
 	uint8_t		 level;
+	char		 open_label[33];	/* keyd label of the card's keys */
+	uint8_t		 open_kvn;		/* and their version */
+	/* The card's next session: the registry is read first (refresh, or
+	 * a rotation whose card life cycle is not known yet). */
+	int		 need_read;
 	/* Operations and the script in flight. */
 	struct tsm_op	 ops[TSM_OPS_MAX];
 	size_t		 nops;
@@ -207,6 +212,7 @@ struct tsm_session {
 	struct tsm_reg	 reg[TSM_REG_MAX];
 	size_t		 nreg;
 	int		 reg_complete;
+	int		 apps_complete;	/* reg holds every application */
 	int		 rd_elf_done, rd_apps_done;	/* reconcile reads */
 	uint8_t		 card_lc;
 	int		 have_card_lc;
@@ -215,6 +221,11 @@ struct tsm_session {
 	int		 have_last;
 	struct tsm_reply last_reply;
 	int		 last_reply_kept;
+	/* Key rotation: expected PUT KEY answer (new KVN, 3 KCVs) per op. */
+	uint8_t		 rot_kvn[TSM_OPS_MAX];
+	uint8_t		 rot_kcv[TSM_OPS_MAX][9];
+	int		 putkey_planned;	/* the keys change in this script */
+	const char	*card_msg;	/* card-level news for the cardholder */
 	/* What the cardholder is told. */
 	int		 installed, removed, changed, failed;
 };
@@ -283,16 +294,29 @@ struct tsm_script {
 	size_t		 off[TSM_CMDS_MAX + 1];
 	size_t		 n;
 };
-int	tsm_plan_op(struct tsm_session *, size_t op, const struct
-	    tsm_server_cfg *, struct tsm_script *, char *why, size_t);
+/* 0 planned (or found done), TSM_PLAN_DEFER (stays queued for the next
+ * session), or an error with why. */
+#define TSM_PLAN_DEFER	1
+int	tsm_plan_op(struct tsm_worker *, struct tsm_session *, size_t op,
+	    struct tsm_script *, char *why, size_t);
+/* Whether op must come after every other one (terminate). */
+int	tsm_plan_is_last(const struct tsm_session *, size_t op);
+/* Whether the session must read the registry before planning op. */
+int	tsm_plan_needs_read(const struct tsm_session *, size_t op);
 /* Evaluates one executed command of an operation (plain R-APDU). */
 void	tsm_plan_result(struct tsm_session *, const struct tsm_cmd_tag *,
 	    const uint8_t *data, size_t len, uint16_t sw);
+/* Counts a finished operation for the cardholder's sentence. */
+void	tsm_plan_count(struct tsm_session *, size_t op);
 /* Settles uncertain operations against the registry read. */
 void	tsm_plan_reconcile(struct tsm_session *);
 /* Store changes of a finished operation (instances). */
-size_t	tsm_plan_instances(struct tsm_session *, size_t op,
-	    struct tsm_instance_change *, size_t cap, char (*aids)[33]);
+size_t	tsm_plan_instances(struct tsm_worker *, struct tsm_session *,
+	    size_t op, struct tsm_instance_change *, size_t cap,
+	    char (*aids)[33]);
+/* Card-level changes of the finished operations (rotation, terminate). */
+void	tsm_plan_card(struct tsm_session *, struct tsm_session_end *,
+	    char kcv[3][7]);
 
 /* ---- the server (server.c, http.c) ---------------------------------- */
 struct tsm_loop {

@@ -73,6 +73,14 @@ static const char sql_inst_del_pkg[] =
 static const char sql_inst_state[] =
     "UPDATE app_instances SET gp_state = ?, updated = ?"
     " WHERE card_id = ? AND instance_aid = ?";
+static const char sql_keys_del[] =
+    "DELETE FROM card_keys WHERE card_id = ?";
+static const char sql_keys_add[] =
+    "INSERT INTO card_keys (card_id, key_version, key_id, key_type, kcv)"
+    " VALUES (?, ?, ?, ?, ?)";
+static const char sql_keys_get[] =
+    "SELECT key_version, key_id, kcv FROM card_keys WHERE card_id = ?"
+    " ORDER BY key_version DESC, key_id";
 static const char sql_inst_add[] =
     "INSERT INTO app_instances (card_id, version_id, instance_aid,"
     " gp_state, updated) VALUES (?, ?, ?, ?, ?)";
@@ -565,6 +573,79 @@ end_instance(struct tsm_store *s, const struct tsm_session_end *e,
 	return s->be->exec(s->db, sql_inst_add, v, 5, NULL, NULL);
 }
 
+/* The card's new ISD key set: versions and KCVs, never a key value. */
+static int
+end_keys(struct tsm_store *s, const struct tsm_session_end *e)
+{
+	struct tsm_val v[5];
+	char detail[256];
+	int r, k;
+
+	v[0] = tsm_v_int(e->card_id);
+	if ((r = s->be->exec(s->db, sql_keys_del, v, 1, NULL, NULL)) != 0)
+		return r;
+	for (k = 0; k < 3; k++) {
+		v[0] = tsm_v_int(e->card_id);
+		v[1] = tsm_v_int(e->new_kvn);
+		v[2] = tsm_v_int(k + 1);
+		v[3] = tsm_v_text(e->key_type != NULL ? e->key_type : "AES");
+		v[4] = tsm_v_text(e->kcv[k]);
+		if ((r = s->be->exec(s->db, sql_keys_add, v, 5, NULL,
+		    NULL)) != 0)
+			return r;
+	}
+	snprintf(detail, sizeof(detail), "{\"kvn\":%d,\"kcv\":[\"%.6s\","
+	    "\"%.6s\",\"%.6s\"],\"session\":\"%s\"}", e->new_kvn,
+	    e->kcv[0] ? e->kcv[0] : "", e->kcv[1] ? e->kcv[1] : "",
+	    e->kcv[2] ? e->kcv[2] : "", e->sid);
+	return tsm_audit_append_tx(s, "tsmd", "card.keys", e->csn, detail);
+}
+
+/* Inventory state -> terminated, as tsm_store_card_transition does. */
+static int
+end_terminated(struct tsm_store *s, const struct tsm_session_end *e,
+    int64_t now)
+{
+	struct tsm_transition t;
+	struct tsm_card k;
+	struct tsm_val v[7];
+	char why[128], detail[200];
+	int noop, r;
+
+	if ((r = tsm_card_load_tx(s, e->csn, 1, &k)) != 0)
+		return r;
+	memset(&t, 0, sizeof(t));
+	t.to = TSM_CARD_TERMINATED;
+	t.actor = "tsmd";
+	t.reason = "terminated on the card";
+	if ((r = tsm_lifecycle_check(&k, &t, &noop, why, sizeof(why))) != 0 ||
+	    noop)
+		return r;
+	v[0] = tsm_v_text(tsm_card_state_name(TSM_CARD_TERMINATED));
+	v[1] = tsm_v_text(k.location);
+	v[2] = k.holder_id > 0 ? tsm_v_int(k.holder_id) : tsm_v_text(NULL);
+	v[3] = tsm_v_int(now);
+	v[4] = tsm_v_int(k.id);
+	if ((r = s->be->exec(s->db, tsm_sql_card_update, v, 5, NULL,
+	    NULL)) != 0)
+		return r;
+	v[0] = tsm_v_int(k.id);
+	v[1] = tsm_v_text(tsm_card_state_name(k.state));
+	v[2] = tsm_v_text(tsm_card_state_name(TSM_CARD_TERMINATED));
+	v[3] = tsm_v_text(k.location);
+	v[4] = tsm_v_text(t.actor);
+	v[5] = tsm_v_text(t.reason);
+	v[6] = tsm_v_int(now);
+	if ((r = s->be->exec(s->db, tsm_sql_history_add, v, 7, NULL,
+	    NULL)) != 0)
+		return r;
+	snprintf(detail, sizeof(detail), "{\"from\":\"%s\",\"to\":"
+	    "\"terminated\",\"session\":\"%s\"}",
+	    tsm_card_state_name(k.state), e->sid);
+	return tsm_audit_append_tx(s, "tsmd", "card.transition", k.csn,
+	    detail);
+}
+
 static int
 end_fn(struct tsm_store *s, void *arg)
 {
@@ -580,6 +661,10 @@ end_fn(struct tsm_store *s, void *arg)
 	for (i = 0; i < e->ninst; i++)
 		if ((r = end_instance(s, e, &e->inst[i], now)) != 0)
 			return r;
+	if (e->new_kvn > 0 && (r = end_keys(s, e)) != 0)
+		return r;
+	if (e->terminated && (r = end_terminated(s, e, now)) != 0)
+		return r;
 	if (e->card_gp_state != NULL) {
 		v[0] = tsm_v_text(e->card_gp_state);
 		v[1] = tsm_v_int(now);
@@ -602,4 +687,47 @@ tsm_store_session_end(struct tsm_store *s, const struct tsm_session_end *e)
 	    (e->ninst > 0 && e->inst == NULL))
 		return TSM_STORE_ERR_INVAL;
 	return tsm_store_tx(s, end_fn, (void *)(uintptr_t)e);
+}
+
+struct kvn_acc {
+	int	 kvn;
+	int	 n;
+	char	 (*kcv)[7];
+};
+
+static int
+kvn_row(void *arg, const struct tsm_val *c, size_t n)
+{
+	struct kvn_acc *a = arg;
+	int64_t id;
+
+	if (n < 3 || c[0].t != TSM_V_INT || c[1].t != TSM_V_INT)
+		return TSM_STORE_ERR_DB;
+	if (a->n == 0)
+		a->kvn = (int)c[0].i;
+	else if (c[0].i != a->kvn)
+		return 1;	/* an older set: not the current one */
+	id = c[1].i;
+	if (a->kcv != NULL && id >= 1 && id <= 3)
+		tsm_v_copy(&c[2], a->kcv[id - 1], 7);
+	a->n++;
+	return 0;
+}
+
+int
+tsm_store_card_kvn(struct tsm_store *s, int64_t card_id, int *kvn,
+    char kcv[3][7])
+{
+	struct kvn_acc a = { 0, 0, kcv };
+	struct tsm_val v = tsm_v_int(card_id);
+	int r;
+
+	if (kcv != NULL)
+		memset(kcv, 0, 3 * 7);
+	if ((r = s->be->query(s->db, sql_keys_get, &v, 1, kvn_row, &a)) < 0)
+		return r;
+	if (a.n == 0)
+		return TSM_STORE_ERR_NOTFOUND;
+	*kvn = a.kvn;
+	return 0;
 }

@@ -121,8 +121,22 @@ struct tsm_session_end {
 	size_t				 nops;
 	const struct tsm_instance_change *inst;
 	size_t				 ninst;
+	/* A key rotation done in the session: the card's ISD key set is
+	 * now new_kvn (card_keys replaced: one row per key, KCVs only). */
+	int				 new_kvn;	/* 0: unchanged */
+	const char			*key_type;	/* "AES", "DES3" */
+	const char			*kcv[3];	/* hex: ENC, MAC, DEK */
+	/* The card was terminated: its inventory state becomes
+	 * terminated (history row and audit record, same transaction). */
+	int				 terminated;
 };
 int	tsm_store_session_end(struct tsm_store *,
 	    const struct tsm_session_end *);
+
+/* The card's ISD key version as recorded by a rotation (card_keys):
+ * 0 and *kvn, or TSM_STORE_ERR_NOTFOUND (still the transport keys).
+ * kcv (optional) receives the three KCVs, hex. */
+int	tsm_store_card_kvn(struct tsm_store *, int64_t card_id, int *kvn,
+	    char kcv[3][7]);
 
 #endif

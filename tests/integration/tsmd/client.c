@@ -7,6 +7,8 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,4 +335,222 @@ tsession_run(struct tconn *c, struct tcard *card, struct tsess *s)
 	trsp_clear(&r);
 	free(body);
 	return rc;
+}
+
+/* ---- Faults: split POSTs, dropped links, power cuts, step by step ---- */
+
+int
+tconn_send(struct tconn *c, const char *sid, const char *status,
+    int resume, const uint8_t *body, size_t len)
+{
+	char h[1024], req[4096];
+	int n;
+
+	if (c->ssl == NULL)
+		return -1;
+	n = snprintf(h, sizeof(h), "X-Admin-Protocol: "
+	    "globalplatform-remote-admin/1.0\r\n"
+	    "X-Admin-From: //tsm-agent/%s\r\n"
+	    "Content-Type: application/vnd.globalplatform."
+	    "card-content-mgt-response;version=1.0\r\n", c->agent);
+	if (sid != NULL)
+		n += snprintf(h + n, sizeof(h) - (size_t)n, "X-Admin-Session: "
+		    "%s\r\nX-Admin-Script-Status: %s\r\n", sid, status);
+	if (resume)
+		snprintf(h + n, sizeof(h) - (size_t)n, "X-Admin-Resume: "
+		    "true\r\n");
+	snprintf(req, sizeof(req), "POST /gp/v1/admin HTTP/1.1\r\n"
+	    "Host: 127.0.0.1\r\n%sContent-Length: %zu\r\n\r\n", h, len);
+	if (write_all(c->ssl, req, strlen(req)) != 0 ||
+	    (len > 0 && write_all(c->ssl, body, len) != 0))
+		return -1;
+	return 0;
+}
+
+int
+tconn_recv(struct tconn *c, struct trsp *r)
+{
+	if (c->ssl == NULL) {
+		memset(r, 0, sizeof(*r));
+		return -1;
+	}
+	return read_rsp(c->ssl, r);
+}
+
+/* Application data, not a TLS 1.3 ticket: peeked without blocking. */
+int
+tconn_wait_reply(struct tconn *c, int ms)
+{
+	struct pollfd p = { c->fd, POLLIN, 0 };
+	char b;
+	int fl, k, i;
+
+	if (c->ssl == NULL)
+		return -1;
+	if ((fl = fcntl(c->fd, F_GETFL)) < 0 ||
+	    fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) != 0)
+		return -1;
+	for (i = 0, k = 0; i < ms / 10 + 1; i++) {
+		if ((k = SSL_peek(c->ssl, &b, 1)) > 0)
+			break;
+		ERR_clear_error();
+		if (SSL_get_error(c->ssl, k) != SSL_ERROR_WANT_READ)
+			break;
+		(void)poll(&p, 1, 10);
+	}
+	(void)fcntl(c->fd, F_SETFL, fl);
+	return k > 0 ? 0 : -1;
+}
+
+void
+tconn_drop(struct tconn *c)
+{
+	struct linger l = { 1, 0 };
+
+	if (c->fd >= 0)
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	if (c->ssl != NULL) {
+		SSL_set_quiet_shutdown(c->ssl, 1);
+		SSL_free(c->ssl);
+	}
+	if (c->fd >= 0)
+		close(c->fd);	/* RST: whatever was in flight is lost */
+	SSL_CTX_free(c->ctx);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+int
+tscript_run_cut(struct tcard *card, const uint8_t *script, size_t len,
+    int cut, int mode, uint8_t **out, size_t *outlen, const char **status,
+    int *ran, size_t *ncmds)
+{
+	struct gp_span cmds[CMDS_MAX], raps[CMDS_MAX];
+	uint8_t (*rsp)[260];
+	struct gp_script_rsp sr;
+	struct gp_wr w;
+	size_t n = 0, i, rl;
+	uint16_t sw;
+	int r = -1;
+
+	*status = "ok";
+	*ran = 0;
+	*ncmds = 0;
+	if (gp_script_decode(script, len, cmds, CMDS_MAX, &n) != 0 ||
+	    (rsp = calloc(CMDS_MAX, sizeof(*rsp))) == NULL)
+		return -1;
+	*ncmds = n;
+	memset(&sr, 0, sizeof(sr));
+	sr.rapdus = raps;
+	sr.cap = CMDS_MAX;
+	sr.bad_format = -1;
+	for (i = 0; i < n; i++) {
+		if (cut >= 0 && (size_t)cut == i) {
+			/* The power goes while the card runs this one. */
+			sim_card_tear(card->sim, 1, mode);
+			if (sim_card_transmit(card->sim, cmds[i].p, cmds[i].len,
+			    rsp[i], 258, &rl) != SIM_ERR_TORN)
+				goto out;
+			*status = "card-removed";
+			break;
+		}
+		if (card_cmd(card, cmds[i].p, cmds[i].len, rsp[i], &rl) != 0)
+			goto out;
+		(*ran)++;
+		raps[sr.n].p = rsp[i];
+		raps[sr.n].len = rl;
+		sr.n++;
+		sw = (uint16_t)(rsp[i][rl - 2] << 8 | rsp[i][rl - 1]);
+		if (sw != 0x9000 && !gp_sw_warning(sw))
+			break;
+	}
+	sr.executed = (unsigned)sr.n;
+	gp_wr_init_dyn(&w, BODY_MAX);
+	if (gp_script_rsp_encode(&sr, &w) != 0) {
+		gp_wr_free(&w);
+		goto out;
+	}
+	*out = gp_wr_steal(&w, outlen);
+	r = 0;
+ out:
+	free(rsp);
+	return r;
+}
+
+int
+tstep_init(struct tstep *st, struct tcard *card)
+{
+	memset(st, 0, sizeof(*st));
+	st->card = card;
+	st->cut_index = -1;
+	st->cut_mode = SIM_TEAR_AFTER;
+	return sim_card_reset(card->sim) == 0 ? 0 : -1;
+}
+
+int
+tstep_send(struct tconn *c, struct tstep *st, int resume)
+{
+	if (st->done)
+		return -1;
+	if (st->exchanges == 0)
+		return tconn_send(c, NULL, NULL, resume, NULL, 0);
+	return tconn_send(c, st->sid, st->status, resume, st->body, st->blen);
+}
+
+int
+tstep_recv(struct tconn *c, struct tstep *st)
+{
+	struct trsp r;
+	uint8_t *body = NULL;
+	size_t blen = 0, n = 0;
+	int ran, cut, rc = -1;
+
+	if (tconn_recv(c, &r) != 0)
+		goto out;
+	st->code = r.code;
+	if (r.code != 200 && r.code != 204)
+		goto out;	/* an error: nothing pending changes */
+	st->exchanges++;
+	if (r.sid[0] != '\0')
+		snprintf(st->sid, sizeof(st->sid), "%s", r.sid);
+	if (r.code == 204) {
+		st->done = 1;
+		snprintf(st->result, sizeof(st->result), "%s", r.result);
+		rc = 0;
+		goto out;
+	}
+	cut = st->cut_script == st->scripts + 1 ? st->cut_index : -1;
+	if (tscript_run_cut(st->card, r.body, r.len, cut, st->cut_mode,
+	    &body, &blen, &st->status, &ran, &n) != 0)
+		goto out;
+	if (st->scripts < (int)(sizeof(st->ncmds) / sizeof(st->ncmds[0])))
+		st->ncmds[st->scripts] = n;
+	st->scripts++;
+	st->cut |= strcmp(st->status, "card-removed") == 0;
+	free(st->body);
+	st->body = body;
+	st->blen = blen;
+	rc = 0;
+ out:
+	trsp_clear(&r);
+	return rc;
+}
+
+int
+tstep_finish(struct tconn *c, struct tstep *st)
+{
+	int i;
+
+	for (i = 0; i < 16 && !st->done; i++)
+		if (tstep_send(c, st, 0) != 0 || tstep_recv(c, st) != 0)
+			return -1;
+	return st->done ? 0 : -1;
+}
+
+void
+tstep_free(struct tstep *st)
+{
+	free(st->body);
+	st->body = NULL;
+	st->blen = 0;
 }

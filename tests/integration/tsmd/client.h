@@ -65,4 +65,57 @@ int	tsession_run(struct tconn *, struct tcard *, struct tsess *);
 int	tscript_run(struct tcard *, const uint8_t *, size_t, int stop_after,
 	    uint8_t **rsp, size_t *rlen, const char **status, int *ran);
 
+/*
+ * Fault injection (test_faults.c). A POST split in its two halves, so a
+ * test can lose the link (or the server) between them; and a dropped
+ * link: no close_notify, a TCP reset.
+ */
+int	tconn_send(struct tconn *, const char *sid, const char *status,
+	    int resume, const uint8_t *body, size_t len);
+int	tconn_recv(struct tconn *, struct trsp *);
+/* 0 once the reply has started to arrive, -1 after ms. */
+int	tconn_wait_reply(struct tconn *, int ms);
+void	tconn_drop(struct tconn *);
+
+/*
+ * tscript_run with a power cut: the card loses the power while it runs
+ * command cut (mode SIM_TEAR_AFTER: its writes are kept, its response is
+ * lost; SIM_TEAR_BEFORE: both are lost). The script then ends as
+ * card-removed with the responses received before. cut < 0: no cut.
+ * *ncmds gets the script's length.
+ */
+int	tscript_run_cut(struct tcard *, const uint8_t *, size_t, int cut,
+	    int mode, uint8_t **rsp, size_t *rlen, const char **status,
+	    int *ran, size_t *ncmds);
+
+/*
+ * A session step by step: tstep_send sends the pending POST (the first
+ * one empty), tstep_recv reads the reply and, on 200, runs its script on
+ * the card (with the power cut when it is script cut_script, 1-based)
+ * and keeps the next POST pending. done once a 204 came.
+ */
+struct tstep {
+	struct tcard	*card;
+	char		 sid[80];
+	int		 exchanges;	/* replies received */
+	int		 scripts;	/* scripts run on the card */
+	int		 code;		/* the last reply's status */
+	int		 done;
+	char		 result[256];
+	const char	*status;	/* of the pending POST */
+	uint8_t		*body;		/* the pending POST */
+	size_t		 blen;
+	int		 cut_script, cut_index, cut_mode;
+	int		 cut;		/* the power was cut */
+	size_t		 ncmds[8];	/* length of script i + 1 */
+};
+
+/* Powers the card up and prepares the empty first POST. */
+int	tstep_init(struct tstep *, struct tcard *);
+int	tstep_send(struct tconn *, struct tstep *, int resume);
+int	tstep_recv(struct tconn *, struct tstep *);
+/* Sends and receives until the 204 (at most 16 exchanges). */
+int	tstep_finish(struct tconn *, struct tstep *);
+void	tstep_free(struct tstep *);
+
 #endif

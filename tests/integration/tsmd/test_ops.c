@@ -1,0 +1,582 @@
+/*
+ * tsmd's card-level and data operations end to end (docs/tsmd.md): key
+ * rotation from transport keys to issuer keys with INITIALIZED ->
+ * SECURED, personalisation (STORE DATA, sensitive DGIs encrypted by
+ * tsm-keyd) read back from the card, suspend / resume / terminate with the
+ * card's life cycle checked, and refresh of the registry. After every
+ * session the card's registry (read by the test with its own secure
+ * channel) equals the store's instances.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "client.h"
+#include "gp/apdu.h"
+#include "gp/cmd.h"
+#include "keys.h"
+#include "store/ops.h"
+#include "tsmd_env.h"
+
+#define DEMO_APP	"D27600017754534D0101"
+#define ISSUER_KVN	0x31
+
+static struct tsmd_env env;
+static char demo[256], agent1[256];
+
+/* The issuer's master key (KDF3): the key set cards rotate to. */
+static const uint8_t issuer[16] = { 0x49, 0x53, 0x53, 0x55, 0x45, 0x52,
+    0x2D, 0x4D, 0x41, 0x53, 0x54, 0x45, 0x52, 0x2D, 0x30, 0x31 };
+
+static int
+setup(void **state)
+{
+	struct keys_client c;
+	int r;
+
+	(void)state;
+	if (tenv_start(&env) != 0)
+		return -1;
+	keys_init(&c, env.keyd.sock, 5000);
+	r = env_import(&c, "isd", ISSUER_KVN, KEYS_ROLE_MASTER, GP_DIV_KDF3,
+	    KEYS_ALG_AES, issuer, sizeof(issuer));
+	keys_close(&c);
+	if (r != 0) {
+		fprintf(stderr, "issuer key import: %s\n", keys_strerror(r));
+		return -1;
+	}
+	snprintf(demo, sizeof(demo), "%s/demo.cap", env.dir);
+	snprintf(agent1, sizeof(agent1), "%s/kiosk-1", env.dir);
+	return tenv_tsmctl(&env, NULL, 0, "cap demo %s", demo) == 0 ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	return tenv_stop(&env);
+}
+
+static int64_t
+queue(const char *csn, const char *fmt, ...)
+{
+	char what[600], out[512];
+	long long id = 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	assert_int_equal(tenv_tsmctl(&env, out, sizeof(out), "op queue "
+	    "--card %s %s", csn, what), 0);
+	assert_int_equal(sscanf(out, "op %lld", &id), 1);
+	return id;
+}
+
+static void
+assert_op(int64_t id, const char *state)
+{
+	char st[32];
+
+	assert_int_equal(tenv_op_state(&env, id, st, sizeof(st)), 0);
+	assert_string_equal(st, state);
+}
+
+static void
+assert_agree(struct tcard *card, const char *want)
+{
+	char reg[1024], st[1024];
+
+	assert_int_equal(tcard_registry(card, reg, sizeof(reg)), 0);
+	assert_int_equal(tenv_store_instances(&env, card->csn, st,
+	    sizeof(st)), 0);
+	assert_string_equal(reg, want);
+	assert_string_equal(st, want);
+}
+
+static void
+session(struct tconn *c, struct tcard *card, int exchanges,
+    const char *result)
+{
+	struct tsess s;
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(tsession_run(c, card, &s), 0);
+	assert_string_equal(s.result, result);
+	assert_int_equal(s.exchanges, exchanges);
+}
+
+static uint8_t
+card_lc(struct tcard *card)
+{
+	struct sim_stats st;
+
+	sim_card_stats(card->sim, &st);
+	return st.lifecycle;
+}
+
+static void
+store_card(const char *csn, struct tsm_card *k)
+{
+	struct tsm_store *s;
+
+	assert_int_equal(tsm_store_open(&s, env.db, NULL), 0);
+	assert_int_equal(tsm_store_card_get(s, csn, k), 0);
+	tsm_store_close(s);
+}
+
+/*
+ * The card as it leaves personalisation at the factory: INITIALIZED
+ * (libcardsim's profiles are SECURED; its image is edited, as a
+ * pre-issuance card would be).
+ */
+static void
+make_initialized(struct tcard *card, unsigned n)
+{
+	struct sim_opts so;
+	struct sim_keys k;
+	char path[300], *buf, *p;
+	FILE *f;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/card-%u.json", env.dir, n);
+	memset(&so, 0, sizeof(so));
+	memset(&k, 0, sizeof(k));
+	so.state_path = path;
+	k.proto = 3;
+	k.i = 0x70;
+	k.s = 8;
+	k.kvn = ENV_KVN;
+	k.enc = card->ks.enc;
+	k.mac = card->ks.mac;
+	k.dek = card->ks.dek;
+	k.len = 16;
+	k.kdd = card->kdd;
+	k.seq = 1;
+	sim_card_free(card->sim);
+	assert_int_equal(sim_card_open_keys(&so, &k, &card->sim), 0);
+	sim_card_free(card->sim);
+	card->sim = NULL;
+	assert_non_null(f = fopen(path, "r"));
+	assert_non_null(buf = calloc(1, 64 * 1024));
+	len = fread(buf, 1, 64 * 1024 - 1, f);
+	fclose(f);
+	assert_true(len > 0);
+	/* The card's own life cycle is the first "lifecycle" (put_card). */
+	assert_non_null(p = strstr(buf, "\"lifecycle\""));
+	p += strlen("\"lifecycle\"");
+	while (*p == ':' || *p == ' ' || *p == '\t')
+		p++;
+	assert_int_equal(strncmp(p, "15", 2), 0);
+	p[0] = ' ';
+	p[1] = '7';
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(fwrite(buf, 1, len, f), len);
+	fclose(f);
+	free(buf);
+	assert_int_equal(sim_card_open(&so, &card->sim), 0);
+	assert_int_equal(card_lc(card), 0x07);
+}
+
+/*
+ * The store learns the card's life cycle as a session records it.
+ * (libcardsim reports the ISD's life cycle as 00 after a power cycle:
+ * its image does not keep it; a GET STATUS cannot tell tsmd here.)
+ */
+static void
+store_knows_lc(const char *csn, const char *gp_state)
+{
+	struct tsm_session_end e;
+	struct tsm_store *s;
+	struct tsm_card k;
+	char sid[80];
+
+	store_card(csn, &k);
+	snprintf(sid, sizeof(sid), "TEST-LC-%s", csn);
+	assert_int_equal(tsm_store_open(&s, env.db, NULL), 0);
+	assert_int_equal(tsm_store_session_begin(s, sid, k.id, "test", NULL,
+	    0), 0);
+	memset(&e, 0, sizeof(e));
+	e.sid = sid;
+	e.state = "done";
+	e.card_id = k.id;
+	e.csn = csn;
+	e.agent = "test";
+	e.card_gp_state = gp_state;
+	assert_int_equal(tsm_store_session_end(s, &e), 0);
+	tsm_store_close(s);
+	store_card(csn, &k);
+	assert_string_equal(k.gp_state, gp_state);
+}
+
+/* The card's keys as the test must now use them: the issuer's. */
+static void
+to_issuer_keys(struct tcard *card)
+{
+	gp_keyset_wipe(&card->ks);
+	assert_int_equal(gp_keyset_diversify(&card->ks, GP_DIV_KDF3, issuer,
+	    sizeof(issuer), card->kdd), 0);
+}
+
+static void
+assert_store_keys(struct tcard *card, int want_kvn)
+{
+	struct tsm_store *s;
+	struct tsm_card k;
+	char kcv[3][7], hex[3][7];
+	uint8_t b[3];
+	int kvn = -1;
+
+	store_card(card->csn, &k);
+	assert_int_equal(tsm_store_open(&s, env.db, NULL), 0);
+	assert_int_equal(tsm_store_card_kvn(s, k.id, &kvn, kcv), 0);
+	tsm_store_close(s);
+	assert_int_equal(kvn, want_kvn);
+	assert_int_equal(gp_kcv_aes(card->ks.enc, 16, b), 0);
+	gp_hex_encode(b, 3, hex[0]);
+	assert_int_equal(gp_kcv_aes(card->ks.mac, 16, b), 0);
+	gp_hex_encode(b, 3, hex[1]);
+	assert_int_equal(gp_kcv_aes(card->ks.dek, 16, b), 0);
+	gp_hex_encode(b, 3, hex[2]);
+	assert_string_equal(kcv[0], hex[0]);
+	assert_string_equal(kcv[1], hex[1]);
+	assert_string_equal(kcv[2], hex[2]);
+}
+
+/*
+ * First contact with an INITIALIZED card on transport keys: PUT KEY of
+ * the issuer keys and SET STATUS SECURED in one script; the store records
+ * the issuer key version and its KCVs; the next session opens with the
+ * issuer keys and installs.
+ */
+static void
+test_rotate_then_install(void **state)
+{
+	struct tconn c;
+	struct tcard card;
+	struct tsm_card k;
+	struct tsm_store *s;
+	int64_t id;
+	int kvn;
+
+	(void)state;
+	assert_int_equal(tcard_new(&env, 21, 1, NULL, &card), 0);
+	make_initialized(&card, 21);
+	store_knows_lc(card.csn, "INITIALIZED");
+	store_card(card.csn, &k);
+	assert_int_equal(k.transport_kv, ENV_KVN);
+	assert_int_equal(tsm_store_open(&s, env.db, NULL), 0);
+	assert_int_equal(tsm_store_card_kvn(s, k.id, &kvn, NULL),
+	    TSM_STORE_ERR_NOTFOUND);
+	tsm_store_close(s);
+	id = queue(card.csn, "rotate --label isd --version %d", ISSUER_KVN);
+	assert_int_equal(tconn_open(&c, env.port, agent1, agent1, "kiosk-1",
+	    0, 0), 0);
+	session(&c, &card, 3, "Your card's security was updated.");
+	assert_op(id, "done");
+	assert_int_equal(card_lc(&card), 0x0F);
+	store_card(card.csn, &k);
+	assert_string_equal(k.gp_state, "SECURED");
+	to_issuer_keys(&card);
+	assert_store_keys(&card, ISSUER_KVN);
+	/* The test's own channel now needs the issuer keys. */
+	assert_agree(&card, "");
+	/* Queued again: the same operation, already done. */
+	assert_int_equal(queue(card.csn, "rotate --version %d", ISSUER_KVN),
+	    id);
+	queue(card.csn, "install %s", demo);
+	session(&c, &card, 3, "Installed 1 application.");
+	assert_agree(&card, DEMO_APP ":selectable");
+	tconn_close(&c);
+	tcard_free(&card);
+}
+
+/*
+ * The store does not know the card's life cycle: the registry is read
+ * first (4 exchanges). This SECURED card only gets its keys.
+ */
+static void
+test_rotate_read_first(void **state)
+{
+	struct tconn c;
+	struct tcard card;
+	int64_t id;
+
+	(void)state;
+	assert_int_equal(tcard_new(&env, 26, 1, NULL, &card), 0);
+	id = queue(card.csn, "rotate --version %d", ISSUER_KVN);
+	assert_int_equal(tconn_open(&c, env.port, agent1, agent1, "kiosk-1",
+	    0, 0), 0);
+	session(&c, &card, 4, "Your card's security was updated.");
+	assert_op(id, "done");
+	assert_int_equal(card_lc(&card), 0x0F);
+	to_issuer_keys(&card);
+	assert_store_keys(&card, ISSUER_KVN);
+	assert_agree(&card, "");
+	session(&c, &card, 2, "Your card is up to date.");
+	tconn_close(&c);
+	tcard_free(&card);
+}
+
+/*
+ * The card is pulled right after PUT KEY: the rotation is uncertain. The
+ * next session finds the card answering with the issuer keys, reads the
+ * registry, and only sets SECURED: nothing is done twice.
+ */
+static void
+test_rotate_interrupted(void **state)
+{
+	struct tconn c;
+	struct tcard card;
+	struct tsess ss;
+	int64_t id;
+
+	(void)state;
+	assert_int_equal(tcard_new(&env, 22, 1, NULL, &card), 0);
+	make_initialized(&card, 22);
+	assert_int_equal(tconn_open(&c, env.port, agent1, agent1, "kiosk-1",
+	    0, 0), 0);
+	store_knows_lc(card.csn, "INITIALIZED");
+	id = queue(card.csn, "rotate --version %d", ISSUER_KVN);
+	memset(&ss, 0, sizeof(ss));
+	ss.stop_after = 2;	/* EXTERNAL AUTHENTICATE, PUT KEY */
+	assert_int_equal(tsession_run(&c, &card, &ss), 0);
+	assert_int_equal(ss.exchanges, 3);
+	assert_op(id, "uncertain");
+	assert_int_equal(card_lc(&card), 0x07);
+	session(&c, &card, 4, "Your card's security was updated.");
+	assert_op(id, "done");
+	assert_int_equal(card_lc(&card), 0x0F);
+	to_issuer_keys(&card);
+	assert_store_keys(&card, ISSUER_KVN);
+	assert_agree(&card, "");
+	tconn_close(&c);
+	tcard_free(&card);
+}
+
+/* SELECT the instance, GET DATA of one DGI (libcardsim's applet). */
+static void
+get_dgi(struct tcard *card, uint16_t tag, const char *want_hex)
+{
+	uint8_t cmd[32], rsp[300];
+	char hex[600];
+	size_t rl, n;
+	uint8_t aid[16];
+
+	assert_int_equal(gp_hex_decode(DEMO_APP, aid, sizeof(aid), &n), 0);
+	cmd[0] = 0x00;
+	cmd[1] = 0xA4;
+	cmd[2] = 0x04;
+	cmd[3] = 0x00;
+	cmd[4] = (uint8_t)n;
+	memcpy(cmd + 5, aid, n);
+	cmd[5 + n] = 0x00;
+	assert_int_equal(sim_card_transmit(card->sim, cmd, 6 + n, rsp,
+	    sizeof(rsp), &rl), 0);
+	assert_true(rl >= 2);
+	assert_int_equal(rsp[rl - 2] << 8 | rsp[rl - 1], 0x9000);
+	cmd[0] = 0x80;
+	cmd[1] = 0xCA;
+	cmd[2] = (uint8_t)(tag >> 8);
+	cmd[3] = (uint8_t)tag;
+	cmd[4] = 0x00;
+	assert_int_equal(sim_card_transmit(card->sim, cmd, 5, rsp,
+	    sizeof(rsp), &rl), 0);
+	assert_true(rl >= 2);
+	assert_int_equal(rsp[rl - 2] << 8 | rsp[rl - 1], 0x9000);
+	gp_hex_encode(rsp, rl - 2, hex);
+	assert_string_equal(hex, want_hex);
+}
+
+static void
+test_personalise(void **state)
+{
+	struct tconn c;
+	struct tcard card;
+	char path[300], big[2 * 250 + 1], out[256];
+	const char *pin = "0412345FFFFFFFFF0A0B0C0D0E0F1011";
+	int64_t id;
+	FILE *f;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 250; i++)
+		snprintf(big + 2 * i, 3, "%02X", (unsigned)(i & 0xFF));
+	snprintf(path, sizeof(path), "%s/perso.dgi", env.dir);
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "# demo personalisation\n0101 = 5A08 4761739001010010\n"
+	    "\n0102=%s\n8010=%s\n!0202=00112233445566778899AABBCCDDEEFF\n",
+	    big, pin);
+	fclose(f);
+	assert_int_equal(tcard_new(&env, 23, 1, NULL, &card), 0);
+	assert_int_equal(tconn_open(&c, env.port, agent1, agent1, "kiosk-1",
+	    0, 0), 0);
+	queue(card.csn, "install %s", demo);
+	session(&c, &card, 3, "Installed 1 application.");
+	assert_agree(&card, DEMO_APP ":selectable");
+	id = queue(card.csn, "personalise %s %s", DEMO_APP, path);
+	/* The same data again: the same operation. */
+	assert_int_equal(queue(card.csn, "personalise %s %s", DEMO_APP, path),
+	    id);
+	session(&c, &card, 3, "Updated 1 application.");
+	assert_op(id, "done");
+	assert_agree(&card, DEMO_APP ":app_specific");
+	get_dgi(&card, 0x0101, "5A084761739001010010");
+	get_dgi(&card, 0x0102, big);
+	get_dgi(&card, 0x8010, pin);
+	get_dgi(&card, 0x0202, "00112233445566778899AABBCCDDEEFF");
+	/* A malformed file is refused by tsmctl, naming the line. */
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "0101=5A\n01=00\n");
+	fclose(f);
+	assert_int_not_equal(tenv_tsmctl(&env, out, sizeof(out), "op queue "
+	    "--card %s personalise %s %s", card.csn, DEMO_APP, path), 0);
+	assert_non_null(strstr(out, ":2: not TTTT=HEX"));
+	tconn_close(&c);
+	tcard_free(&card);
+}
+
+static void
+test_suspend_resume_terminate(void **state)
+{
+	struct tconn c;
+	struct tcard card;
+	struct tsm_card k;
+	int64_t id;
+
+	(void)state;
+	assert_int_equal(tcard_new(&env, 24, 1, NULL, &card), 0);
+	assert_int_equal(tconn_open(&c, env.port, agent1, agent1, "kiosk-1",
+	    0, 0), 0);
+	queue(card.csn, "install %s", demo);
+	session(&c, &card, 3, "Installed 1 application.");
+	assert_int_equal(card_lc(&card), 0x0F);
+	id = queue(card.csn, "suspend");
+	session(&c, &card, 3, "Your card is suspended.");
+	assert_op(id, "done");
+	assert_int_equal(card_lc(&card), 0x7F);
+	store_card(card.csn, &k);
+	assert_string_equal(k.gp_state, "CARD_LOCKED");
+	assert_agree(&card, DEMO_APP ":selectable");
+	/* CARD_LOCKED: the card refuses a DELETE, which fails. */
+	id = queue(card.csn, "delete %s", DEMO_APP);
+	session(&c, &card, 3, "1 change could not be made.");
+	assert_op(id, "failed");
+	id = queue(card.csn, "resume");
+	session(&c, &card, 3, "Your card is active again.");
+	assert_op(id, "done");
+	assert_int_equal(card_lc(&card), 0x0F);
+	store_card(card.csn, &k);
+	assert_string_equal(k.gp_state, "SECURED");
+	assert_agree(&card, DEMO_APP ":selectable");
+	/* Already active: done without a command. */
+	id = queue(card.csn, "resume");
+	session(&c, &card, 3, "Your card is active again.");
+	assert_op(id, "done");
+	id = queue(card.csn, "terminate");
+	session(&c, &card, 3, "Your card has been terminated.");
+	assert_op(id, "done");
+	assert_int_equal(card_lc(&card), 0xFF);
+	store_card(card.csn, &k);
+	assert_string_equal(k.gp_state, "TERMINATED");
+	assert_int_equal(k.state, TSM_CARD_TERMINATED);
+	session(&c, &card, 2, "This card has been terminated.");
+	tconn_close(&c);
+	tcard_free(&card);
+}
+
+/* Open a secure channel of the test's own and send one command. */
+static uint16_t
+card_admin(struct tcard *card, const uint8_t *plain, size_t n)
+{
+	static const uint8_t sel[] = { 0x00, 0xA4, 0x04, 0x00, 0x08, 0xA0,
+	    0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00, 0x00 };
+	uint8_t hc[8] = { 8, 7, 6, 5, 4, 3, 2, 1 }, buf[300], rsp[300];
+	struct gp_scp scp;
+	struct gp_wr w;
+	size_t rl;
+	uint16_t sw = 0;
+
+	memset(&scp, 0, sizeof(scp));
+	assert_int_equal(sim_card_reset(card->sim), 0);
+	assert_int_equal(sim_card_transmit(card->sim, sel, sizeof(sel), rsp,
+	    sizeof(rsp), &rl), 0);
+	gp_wr_init(&w, buf, sizeof(buf));
+	assert_int_equal(gp_scp_host_init(&scp, 3, 0x70, 8, 0, hc, &w), 0);
+	assert_int_equal(sim_card_transmit(card->sim, w.p, w.len, rsp,
+	    sizeof(rsp), &rl), 0);
+	assert_int_equal(gp_scp_host_auth(&scp, &card->ks, rsp, rl - 2), 0);
+	gp_wr_init(&w, buf, sizeof(buf));
+	assert_int_equal(gp_scp_host_ext_auth(&scp, GP_SL_CMAC, &w), 0);
+	assert_int_equal(sim_card_transmit(card->sim, w.p, w.len, rsp,
+	    sizeof(rsp), &rl), 0);
+	gp_wr_init(&w, buf, sizeof(buf));
+	assert_int_equal(gp_scp_wrap(&scp, plain, n, &w), 0);
+	assert_int_equal(sim_card_transmit(card->sim, w.p, w.len, rsp,
+	    sizeof(rsp), &rl), 0);
+	if (rl >= 2)
+		sw = (uint16_t)(rsp[rl - 2] << 8 | rsp[rl - 1]);
+	gp_scp_free(&scp);
+	return sw;
+}
+
+/* Someone else changed the card: refresh brings the store in line. */
+static void
+test_refresh(void **state)
+{
+	struct tconn c;
+	struct tcard card;
+	uint8_t buf[64], aid[16];
+	struct gp_wr w;
+	char out[512];
+	size_t n;
+	int64_t id;
+
+	(void)state;
+	assert_int_equal(tcard_new(&env, 25, 1, NULL, &card), 0);
+	assert_int_equal(tconn_open(&c, env.port, agent1, agent1, "kiosk-1",
+	    0, 0), 0);
+	queue(card.csn, "install %s", demo);
+	session(&c, &card, 3, "Installed 1 application.");
+	assert_agree(&card, DEMO_APP ":selectable");
+	/* Locked behind tsmd's back. */
+	assert_int_equal(gp_hex_decode(DEMO_APP, aid, sizeof(aid), &n), 0);
+	gp_wr_init(&w, buf, sizeof(buf));
+	assert_int_equal(gp_cmd_set_status(GP_SETSTATUS_APP, 0x80, aid, n,
+	    &w), 0);
+	assert_int_equal(card_admin(&card, w.p, w.len), 0x9000);
+	id = queue(card.csn, "refresh");
+	/* Registry read (exchange 2), nothing else to do. */
+	session(&c, &card, 3, "Your card is up to date.");
+	assert_op(id, "done");
+	assert_agree(&card, DEMO_APP ":locked");
+	assert_int_equal(tenv_tsmctl(&env, out, sizeof(out), "op show %lld",
+	    (long long)id), 0);
+	assert_non_null(strstr(out, "1 application(s) on the card, 1 "
+	    "updated in the store, 0 unknown to the store"));
+	tconn_close(&c);
+	tcard_free(&card);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rotate_then_install),
+		cmocka_unit_test(test_rotate_read_first),
+		cmocka_unit_test(test_rotate_interrupted),
+		cmocka_unit_test(test_personalise),
+		cmocka_unit_test(test_suspend_resume_terminate),
+		cmocka_unit_test(test_refresh),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
