@@ -193,7 +193,7 @@ start_connect(struct tsm_store_async *a)
 	return mysql_real_connect_start(&a->mret, a->c.my, a->u.host,
 	    a->u.user, a->u.pass[0] ? a->u.pass : NULL,
 	    a->u.create ? NULL : a->u.db, a->u.port,
-	    a->u.socket[0] ? a->u.socket : NULL, 0);
+	    a->u.socket[0] ? a->u.socket : NULL, CLIENT_FOUND_ROWS);
 }
 
 /* Constant statements only (transaction control, session set-up). */

@@ -131,9 +131,11 @@ tsm_my_connect(const struct my_url *u, struct my_conn *c, char *err,
 	mysql_options(c->my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
 	mysql_options(c->my, MYSQL_OPT_RECONNECT, &off);
 	mysql_options(c->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	/* CLIENT_FOUND_ROWS: an UPDATE reports the rows it matched, as
+	 * SQLite does, so both backends answer "did it apply" alike. */
 	if (mysql_real_connect(c->my, u->host, u->user,
 	    u->pass[0] ? u->pass : NULL, u->create ? NULL : u->db, u->port,
-	    u->socket[0] ? u->socket : NULL, 0) == NULL ||
+	    u->socket[0] ? u->socket : NULL, CLIENT_FOUND_ROWS) == NULL ||
 	    session_setup(c->my, u) != 0) {
 		snprintf(err, errlen, "mariadb: %s", mysql_error(c->my));
 		mysql_close(c->my);

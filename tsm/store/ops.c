@@ -524,6 +524,7 @@ end_op(struct tsm_store *s, const struct tsm_session_end *e,
 {
 	struct tsm_val v[5];
 	char detail[512];
+	int64_t changed = 0;
 	int r;
 
 	v[0] = tsm_v_text(o->state);
@@ -531,8 +532,13 @@ end_op(struct tsm_store *s, const struct tsm_session_end *e,
 	v[2] = tsm_v_int(now);
 	v[3] = tsm_v_int(o->op_id);
 	v[4] = tsm_v_int(e->card_id);
-	if ((r = s->be->exec(s->db, sql_op_finish, v, 5, NULL, NULL)) != 0)
+	if ((r = s->be->exec(s->db, sql_op_finish, v, 5, &changed,
+	    NULL)) != 0)
 		return r;
+	/* An abandoned session whose operation another session already
+	 * finished changes nothing: it must not audit an outcome either. */
+	if (changed == 0)
+		return 0;
 	snprintf(detail, sizeof(detail), "{\"op\":%lld,\"state\":\"%s\","
 	    "\"session\":\"%s\",\"agent\":\"%s\"}", (long long)o->op_id,
 	    o->state, e->sid, e->agent != NULL ? e->agent : "");
