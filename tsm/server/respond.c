@@ -174,9 +174,13 @@ upper(char *dst, const char *src, size_t cap)
 static void
 sentence(const struct tsm_session *s, int uncertain, char *out, size_t cap)
 {
+	size_t i, waiting = 0;
 	int n = 0;
 
 	out[0] = '\0';
+	for (i = 0; i < s->nops; i++)
+		if (s->op_state[i] == TSM_OPST_SKIPPED)
+			waiting++;
 	if (uncertain) {
 		snprintf(out, cap, "Your card was removed too early. Please "
 		    "present it again.");
@@ -197,6 +201,11 @@ sentence(const struct tsm_session *s, int uncertain, char *out, size_t cap)
 	if (s->failed && (size_t)n < cap)
 		n += snprintf(out + n, cap - (size_t)n, "%d change%s could not "
 		    "be made. ", s->failed, s->failed > 1 ? "s" : "");
+	/* Work went back to the queue (card pulled before it ran, or the
+	 * channel refused): not "up to date". */
+	if (waiting > 0 && (size_t)n < cap)
+		n += snprintf(out + n, cap - (size_t)n, "Some changes are still "
+		    "waiting: please present your card again. ");
 	if (n == 0)
 		snprintf(out, cap, "Your card is up to date.");
 	else if ((size_t)n <= cap && n > 0 && out[n - 1] == ' ')

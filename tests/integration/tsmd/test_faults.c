@@ -36,6 +36,7 @@
 #define S_INSTALLED	"Installed 1 application."
 #define S_REMOVED	"Removed 1 application."
 #define S_UP_TO_DATE	"Your card is up to date."
+#define S_WAITING	"Some changes are still waiting: please present your card again."
 #define S_TOO_EARLY	"Your card was removed too early. Please present " \
 			"it again."
 #define S_UNREADABLE	"Your card could not be read. Please present it " \
@@ -245,12 +246,7 @@ contact(struct tconn *c, struct tcard *card, int exchanges,
 	tstep_free(&st);
 }
 
-/*
- * A session whose power is cut in script (1-based) at index; result NULL:
- * the sentence is not checked (the power cut at EXTERNAL AUTHENTICATE is
- * told "Your card is up to date." while its operations are still queued:
- * reported, tsm/server/respond.c sentence()).
- */
+/* A session whose power is cut in script (1-based) at index. */
 static void
 cut_contact(struct tconn *c, struct tcard *card, int script, int index,
     int mode, const char *result)
@@ -356,7 +352,7 @@ install_cut(struct tconn *c, int script, int index, int mode)
 		state = "queued";
 		next = 3;
 	} else if (k == 0) {		/* EXTERNAL AUTHENTICATE */
-		first = NULL;		/* see cut_contact */
+		first = S_WAITING;	/* nothing ran: back in the queue */
 		state = "queued";
 		next = 3;
 	} else if (k < J_INST_APP || (k == J_INST_APP && !applied)) {
@@ -437,7 +433,7 @@ delete_cut(struct tconn *c, int index, int mode)
 	del = queue_delete(card.csn);
 	switch (index) {
 	case 0:
-		first = NULL;		/* see cut_contact */
+		first = S_WAITING;
 		state = "queued";
 		next = 3;
 		break;
