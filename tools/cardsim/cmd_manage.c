@@ -112,7 +112,6 @@ set_card(struct sim_card *c, const struct gp_apdu *a)
 	if (!sim_lc_card_allowed(c->st.lifecycle, a->p2))
 		return SW_CONDITIONS;
 	c->st.lifecycle = a->p2;
-	c->st.isd_lc = a->p2;
 	c->dirty = 1;
 	return SW_OK;
 }

@@ -28,7 +28,7 @@ entry_at(struct sim_card *c, uint8_t p1, size_t i, struct entry *e)
 		if (i > 0)
 			return 0;
 		e->aid = &c->st.isd;
-		e->lc = c->st.isd_lc;
+		e->lc = c->st.lifecycle;	/* the ISD reports the card's */
 		e->priv = (const uint8_t *)"\x9E\xFE\x80";
 		return 1;
 	}

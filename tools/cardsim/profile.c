@@ -102,7 +102,6 @@ sim_profile_init(struct sim_state *st, const char *name)
 	memcpy(st->profile, p->name, strlen(p->name) + 1);
 	st->lifecycle = SIM_LC_SECURED;
 	(void)sim_aid_set(&st->isd, sim_isd_aid, sizeof(sim_isd_aid));
-	st->isd_lc = SIM_LC_SECURED;
 	st->proto = p->proto;
 	st->i = p->i;
 	st->s = p->s;

@@ -99,7 +99,6 @@ struct sim_state {
 	char		profile[32];
 	uint8_t		lifecycle;
 	struct sim_aid	isd;
-	uint8_t		isd_lc;
 	int		proto;
 	uint8_t		i, s;
 	uint8_t		kdd[GP_KDD_LEN];
