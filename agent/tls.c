@@ -229,7 +229,14 @@ void
 agent_conn_close(struct agent_conn *c)
 {
 	if (c->ssl != NULL) {
-		SSL_free(c->ssl);	/* no close_notify: the link may be gone */
+		/*
+		 * No close_notify (the link may be gone), but a quiet shutdown:
+		 * freeing an SSL that was not shut down marks its session not
+		 * resumable, and the next connection would pay a full handshake.
+		 */
+		SSL_set_quiet_shutdown(c->ssl, 1);
+		(void)SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
 		c->ssl = NULL;
 	}
 	if (c->fd >= 0)

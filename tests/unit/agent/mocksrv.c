@@ -37,7 +37,7 @@ struct mocksrv {
 	void		*arg;
 	pthread_mutex_t	 mu;
 	struct mock_req	 reqs[MOCK_REQS_MAX];
-	unsigned	 nreq, nconn, hsfail;
+	unsigned	 nreq, nconn, hsfail, nreused;
 };
 
 static SSL_CTX *
@@ -66,6 +66,9 @@ server_ctx(const struct mock_opts *o)
 	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
 	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	/* Resumption with client certificates needs a session id context,
+	 * as tsmd sets one. */
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"mock", 4);
 	return ctx;
 }
 
@@ -154,6 +157,11 @@ serve_conn(struct mocksrv *m, int fd)
 		m->hsfail++;
 		pthread_mutex_unlock(&m->mu);
 		goto out;
+	}
+	if (SSL_session_reused(ssl)) {
+		pthread_mutex_lock(&m->mu);
+		m->nreused++;
+		pthread_mutex_unlock(&m->mu);
 	}
 	rep = calloc(1, sizeof(*rep));
 	while (!m->stop) {
@@ -276,6 +284,12 @@ unsigned
 mock_nconn(const struct mocksrv *m)
 {
 	return m->nconn;
+}
+
+unsigned
+mock_nreused(const struct mocksrv *m)
+{
+	return m->nreused;
 }
 
 unsigned

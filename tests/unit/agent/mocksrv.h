@@ -57,6 +57,8 @@ unsigned mock_nreq(const struct mocksrv *);
 const struct mock_req *mock_get(const struct mocksrv *, unsigned);
 unsigned mock_nconn(const struct mocksrv *);
 unsigned mock_handshake_failures(const struct mocksrv *);
+/* Connections whose handshake resumed an earlier TLS session. */
+unsigned mock_nreused(const struct mocksrv *);
 /* Header value of a recorded request into buf; 0 found, -1 absent. */
 int	mock_header(const struct mock_req *, const char *name, char *buf,
 	    size_t cap);

@@ -362,6 +362,8 @@ test_stale_keepalive(void **st)
 	fx_stop(&f);
 	assert_int_equal(f.sl.n, 0);
 	assert_int_equal(mock_nconn(f.m), 2);
+	/* The reconnection resumed the first connection's TLS session. */
+	assert_int_equal(mock_nreused(f.m), 1);
 	assert_int_equal(f.o.exchanges, 3);
 	assert_no_hdr(mock_get(f.m, 3), "X-Admin-Resume");
 	mock_free(f.m);
