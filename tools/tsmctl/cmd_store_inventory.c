@@ -10,30 +10,9 @@
 #include <cjson/cJSON.h>
 
 #include "store/store.h"
+#include "cmd_store.h"
 #include "tsmctl.h"
 
-struct tsmctl_st {
-	const char	*db;
-	const char	*key_file;
-	int		 json;
-	const char	*pos[4];
-	int		 npos;
-};
-
-struct tsmctl_st_flag {
-	const char	*name;
-	const char	**val;
-	int		*on;
-};
-
-/* From cmd_store.c. */
-int	tsmctl_st_parse(int, char **, struct tsmctl_st *,
-	    const struct tsmctl_st_flag *);
-int	tsmctl_st_open(const struct tsmctl_st *, int check,
-	    struct tsm_store **);
-int	tsmctl_st_fail(struct tsm_store *, const char *, int);
-void	tsmctl_st_json(cJSON *);
-void	tsmctl_st_time(int64_t, char *, size_t);
 
 static cJSON *
 card_json(const struct tsm_card *c)
