@@ -41,7 +41,6 @@
 
 #define CAP_FILE_MAX	(1024 * 1024)
 
-
 struct op_args {
 	const char	*card, *instance, *priv, *params, *provider, *idem;
 	const char	*label, *version;

@@ -14,7 +14,6 @@
 #include "cmd_store.h"
 #include "tsmctl.h"
 
-
 static int
 flag(int argc, char **argv, int *i, const struct tsmctl_st_flag *f)
 {

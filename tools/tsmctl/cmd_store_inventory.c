@@ -13,7 +13,6 @@
 #include "cmd_store.h"
 #include "tsmctl.h"
 
-
 static cJSON *
 card_json(const struct tsm_card *c)
 {
