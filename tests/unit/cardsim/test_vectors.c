@@ -545,7 +545,7 @@ sim_steps(struct sim_run *r, struct sim_card *c, int *nsteps)
 {
 	uint8_t plain[SIM_VEC_BUF];
 	char key[64];
-	size_t n, pn, rlen;
+	size_t n = 0, pn = 0, rlen;
 	unsigned before;
 	uint16_t sw;
 	int i;
@@ -726,6 +726,10 @@ copy_vec(const struct sim_vec *from, struct sim_vec *to)
 	size_t k;
 
 	memset(to, 0, sizeof(*to));
+	if (from == NULL) {
+		fail_msg("vector to copy not found");
+		return;
+	}
 	to->name = strdup(from->name);
 	assert_non_null(to->name);
 	for (k = 0; k < from->nkv; k++)
