@@ -311,6 +311,10 @@ wrap_all(struct tsm_session *s, const struct tsm_script *plain,
 	size_t i;
 	int r;
 
+	/* Marks are the bulk of a session (~300 bytes a command): exactly
+	 * the script's size; the tags shrink to it after. */
+	if ((r = tsm_session_marks(s, plain->n)) != 0)
+		return r;
 	for (i = from; i < plain->n; i++) {
 		gp_wr_init(&w, wire, sizeof(wire));
 		if ((r = gp_scp_wrap(&s->scp, plain->w.p + plain->off[i],
@@ -321,7 +325,7 @@ wrap_all(struct tsm_session *s, const struct tsm_script *plain,
 		if ((r = script_add_plain(out, w.p, w.len)) != 0)
 			return r;
 	}
-	return 0;
+	return tsm_session_tags(s, out->n);
 }
 
 static int
@@ -355,6 +359,8 @@ tsm_engine_build_job(struct tsm_worker *w, struct tsm_session *s,
 	int r;
 
 	*nids = 0;
+	if (tsm_session_tags(s, TSM_CMDS_MAX) != 0)	/* while planning */
+		return TSM_ERR_NOMEM;
 	memset(&plain, 0, sizeof(plain));
 	gp_wr_init_dyn(&plain.w, 800 * 1024);	/* wrapped: +8% at most */
 	/* Plain commands are numbered as they will be in out. */
@@ -405,6 +411,8 @@ tsm_engine_build_reconcile(struct tsm_session *s, struct tsm_script *out,
 	size_t first = out->n;
 	int r;
 
+	if (tsm_session_tags(s, TSM_CMDS_MAX) != 0)	/* while planning */
+		return TSM_ERR_NOMEM;
 	memset(&plain, 0, sizeof(plain));
 	gp_wr_init_dyn(&plain.w, 4096);
 	plain.n = first;
@@ -519,13 +527,16 @@ tsm_engine_identify(struct tsm_worker *w, struct tsm_session *s,
 	}
 	gp_wr_init_dyn(&out.w, SCRIPT_BODY_MAX - 1024);
 	(void)script_add_plain(&out, eaw.p, eaw.len);
-	s->tags[0].role = TSM_CMD_AUTH;
-	if (uncertain || s->need_read) {
-		e = tsm_engine_build_reconcile(s, &out, 0);
-		s->state = TSM_SESS_RECONCILE;
-	} else {
-		e = tsm_engine_build_job(w, s, &out, ids, &nids);
-		s->state = TSM_SESS_JOB;
+	/* Command 0 is EXTERNAL AUTHENTICATE; the rest follow it. */
+	if ((e = tsm_session_tags(s, TSM_CMDS_MAX)) == 0) {
+		s->tags[0].role = TSM_CMD_AUTH;
+		if (uncertain || s->need_read) {
+			e = tsm_engine_build_reconcile(s, &out, 0);
+			s->state = TSM_SESS_RECONCILE;
+		} else {
+			e = tsm_engine_build_job(w, s, &out, ids, &nids);
+			s->state = TSM_SESS_JOB;
+		}
 	}
 	/* Operations are running in the store before the card sees them. */
 	if (e == 0 && nids > 0 &&

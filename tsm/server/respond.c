@@ -43,10 +43,15 @@ keep_entries(struct tsm_session *s, const uint8_t *p, size_t n, int elf)
 
 	(void)gp_registry_parse(p, n, e, TSM_REG_MAX, &cnt);
 	for (i = 0; i < cnt && s->nreg < TSM_REG_MAX; i++) {
-		struct tsm_reg *g = &s->reg[s->nreg];
+		struct tsm_reg *g;
 
 		if (e[i].aid.len == 0 || e[i].aid.len > sizeof(g->aid))
 			continue;
+		if (s->nreg == s->reg_cap && tsm_session_reg(s,
+		    s->reg_cap + cnt - i > TSM_REG_MAX ? TSM_REG_MAX :
+		    s->reg_cap + cnt - i) != 0)
+			break;
+		g = &s->reg[s->nreg];
 		memset(g, 0, sizeof(*g));
 		memcpy(g->aid, e[i].aid.p, e[i].aid.len);
 		g->aid_len = (uint8_t)e[i].aid.len;

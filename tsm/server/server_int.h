@@ -195,22 +195,33 @@ struct tsm_session {
 	/* The card's next session: the registry is read first (refresh, or
 	 * a rotation whose card life cycle is not known yet). */
 	int		 need_read;
-	/* Operations and the script in flight. */
-	struct tsm_op	 ops[TSM_OPS_MAX];
+	/*
+	 * Operations and the script in flight. Everything below that is an
+	 * array lives on the heap: ops..rot_kcv in one block (struct
+	 * tsm_sess_ops) from tsm_session_new, tags and marks sized to the
+	 * script when it is built (tsm_session_cmds), reg grown as entries
+	 * are read (tsm_session_reg). All freed at the final 204, when the
+	 * session becomes a tombstone (tsm_session_release).
+	 */
+	struct tsm_sess_ops *opblk;
+	struct tsm_op	*ops;		/* [TSM_OPS_MAX] */
 	size_t		 nops;
-	int		 op_state[TSM_OPS_MAX];	/* enum tsm_op_st */
-	char		 op_result[TSM_OPS_MAX][128];
-	struct tsm_cmd_tag tags[TSM_CMDS_MAX];
+	int		*op_state;	/* enum tsm_op_st, [TSM_OPS_MAX] */
+	char		(*op_result)[128];
+	struct tsm_cmd_tag *tags;	/* [cmds_cap] */
 	size_t		 ncmds;
+	size_t		 cmds_cap;
 	/*
 	 * The whole script is wrapped before the card sees any of it, but
 	 * an R-MAC (and R-ENC) is computed with the state of its own
 	 * command: a libgp mark per command for the unwrap.
 	 */
-	struct gp_scp_mark marks[TSM_CMDS_MAX];
+	struct gp_scp_mark *marks;	/* [marks_cap], wiped when freed */
+	size_t		 marks_cap;
 	/* Registry read by the session. */
-	struct tsm_reg	 reg[TSM_REG_MAX];
+	struct tsm_reg	*reg;		/* [reg_cap] */
 	size_t		 nreg;
+	size_t		 reg_cap;
 	int		 reg_complete;
 	int		 apps_complete;	/* reg holds every application */
 	int		 rd_elf_done, rd_apps_done;	/* reconcile reads */
@@ -222,12 +233,23 @@ struct tsm_session {
 	struct tsm_reply last_reply;
 	int		 last_reply_kept;
 	/* Key rotation: expected PUT KEY answer (new KVN, 3 KCVs) per op. */
-	uint8_t		 rot_kvn[TSM_OPS_MAX];
-	uint8_t		 rot_kcv[TSM_OPS_MAX][9];
+	uint8_t		*rot_kvn;	/* [TSM_OPS_MAX] */
+	uint8_t		(*rot_kcv)[9];
 	int		 putkey_planned;	/* the keys change in this script */
 	const char	*card_msg;	/* card-level news for the cardholder */
 	/* What the cardholder is told. */
 	int		 installed, removed, changed, failed;
+	struct tsm_session *hnext;	/* table bucket chain */
+	int		 tomb;		/* shrunk after the final 204 */
+};
+
+/* The per-session operation block (ops and their outcomes). */
+struct tsm_sess_ops {
+	struct tsm_op	 ops[TSM_OPS_MAX];
+	int		 op_state[TSM_OPS_MAX];
+	char		 op_result[TSM_OPS_MAX][128];
+	uint8_t		 rot_kvn[TSM_OPS_MAX];
+	uint8_t		 rot_kcv[TSM_OPS_MAX][9];
 };
 
 enum tsm_op_st {
@@ -239,10 +261,11 @@ enum tsm_op_st {
 	TSM_OPST_SKIPPED,	/* not reached: stays queued */
 };
 
+/* Sessions by id: a chained hash (power-of-two buckets) under mu. */
 struct tsm_sessions {
 	pthread_mutex_t		 mu;
-	struct tsm_session	**v;
-	size_t			 n, cap;
+	struct tsm_session	**v;		/* buckets */
+	size_t			 n, cap;	/* sessions, buckets */
 };
 
 int	tsm_sessions_init(struct tsm_sessions *);
@@ -260,6 +283,13 @@ void	tsm_session_end(struct tsm_sessions *, struct tsm_session *);
 size_t	tsm_sessions_expired(struct tsm_sessions *, int64_t cutoff,
 	    struct tsm_session **out, size_t cap);
 size_t	tsm_sessions_count(struct tsm_sessions *);
+/* Resize the per-script arrays to n entries, keeping the first ones
+ * (new ones zeroed): tags (TSM_CMDS_MAX while a script is planned, then
+ * its size), marks (the wrapped script's size; wiped when moved or
+ * freed), the registry. n == 0 frees. */
+int	tsm_session_tags(struct tsm_session *, size_t n);
+int	tsm_session_marks(struct tsm_session *, size_t n);
+int	tsm_session_reg(struct tsm_session *, size_t n);
 void	tsm_session_free(struct tsm_session *);
 int64_t	tsm_mono_ms(void);
 
