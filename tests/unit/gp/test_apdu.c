@@ -16,14 +16,7 @@
 #include "gp/buf.h"
 #include "gp/err.h"
 
-static size_t
-unhex(const char *hex, uint8_t *out, size_t cap)
-{
-	size_t n;
-
-	assert_int_equal(gp_hex_decode(hex, out, cap, &n), 0);
-	return n;
-}
+#include "testutil.h"
 
 struct parse_case {
 	const char	*name;

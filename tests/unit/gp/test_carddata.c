@@ -15,25 +15,7 @@
 #include "gp/carddata.h"
 #include "gp/err.h"
 
-static size_t
-unhex(const char *hex, uint8_t *out, size_t cap)
-{
-	size_t n;
-
-	assert_int_equal(gp_hex_decode(hex, out, cap, &n), 0);
-	return n;
-}
-
-static void
-assert_span_hex(const struct gp_span *s, const char *hex)
-{
-	uint8_t b[256];
-	size_t n = unhex(hex, b, sizeof(b));
-
-	assert_non_null(s->p);
-	assert_int_equal(s->len, n);
-	assert_memory_equal(s->p, b, n);
-}
+#include "testutil.h"
 
 /* 9F7F 2A then bytes 01..2A: every field holds its own offsets. */
 static void

@@ -16,25 +16,7 @@
 #include "gp/err.h"
 #include "gp/registry.h"
 
-static size_t
-unhex(const char *hex, uint8_t *out, size_t cap)
-{
-	size_t n;
-
-	assert_int_equal(gp_hex_decode(hex, out, cap, &n), 0);
-	return n;
-}
-
-static void
-assert_span_hex(const struct gp_span *s, const char *hex)
-{
-	uint8_t b[64];
-	size_t n = unhex(hex, b, sizeof(b));
-
-	assert_non_null(s->p);
-	assert_int_equal(s->len, n);
-	assert_memory_equal(s->p, b, n);
-}
+#include "testutil.h"
 
 /* An ISD: 4F 7 + 9F70 4 + C5 5 + CF 3 + CF 3 + EA 4 + CC 7 = 33 (21). */
 #define E_ISD	"E3214F05A0000001519F70010FC5039EFE80CF0140CF0141EA028000" \

@@ -15,16 +15,9 @@
 #include "gp/err.h"
 #include "gp/script.h"
 
+#include "testutil.h"
+
 #define BUFSZ	2048
-
-static size_t
-unhex(const char *hex, uint8_t *out, size_t cap)
-{
-	size_t n;
-
-	assert_int_equal(gp_hex_decode(hex, out, cap, &n), 0);
-	return n;
-}
 
 static void
 assert_hex(const struct gp_wr *w, const char *hex)
