@@ -2,7 +2,8 @@
  * The agent object and the session loop: POST (empty at first), run the
  * script the TSM answers with, POST the responses, until 204. A dropped
  * link is resumed: reconnect after a back-off and send the same body
- * again with X-Admin-Resume: true.
+ * again with X-Admin-Resume: true. The CSN a 204 names (X-Admin-Card) is
+ * kept and offered on the next session's first POST.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,6 +50,20 @@ sleep_ms(const struct agent *a, unsigned ms)
 			;
 }
 
+/* Copied: the caller's string need not outlive agent_new. */
+static int
+card_hint_preset(struct agent *a, const char *csn)
+{
+	a->cfg.card_hint = NULL;
+	if (csn == NULL)
+		return 0;
+	if (!agent_csn_ok(csn, strlen(csn)))
+		return AGENT_ERR_CONFIG;
+	if (!a->cfg.no_card_hint)
+		memcpy(a->card_hint, csn, AGENT_CSN_LEN + 1);
+	return 0;
+}
+
 int
 agent_new(const struct agent_config *cfg, struct agent **out)
 {
@@ -72,7 +87,8 @@ agent_new(const struct agent_config *cfg, struct agent **out)
 	if (a->cfg.backoff_max_ms < a->cfg.backoff_ms)
 		a->cfg.backoff_max_ms = a->cfg.backoff_ms > 8000 ?
 		    a->cfg.backoff_ms : 8000;
-	if ((r = agent_url_parse(cfg->server, &a->url)) != 0 ||
+	if ((r = card_hint_preset(a, cfg->card_hint)) != 0 ||
+	    (r = agent_url_parse(cfg->server, &a->url)) != 0 ||
 	    (r = agent_cert_cn(cfg->cert, a->id, sizeof(a->id))) != 0 ||
 	    (r = agent_tls_ctx(cfg, &a->conn.ctx)) != 0) {
 		agent_free(a);
@@ -98,6 +114,12 @@ const char *
 agent_id(const struct agent *a)
 {
 	return a->id;
+}
+
+const char *
+agent_card_hint(const struct agent *a)
+{
+	return a->card_hint[0] != '\0' ? a->card_hint : NULL;
 }
 
 static int
@@ -128,6 +150,9 @@ build_request(const struct agent *a, const struct sess *s, int resume,
 		return AGENT_ERR_INVAL;
 	gp_wr_reset(w);
 	if (put_str(w, head) != 0 ||
+	    (s->id[0] == '\0' && a->card_hint[0] != '\0' &&
+	    (put_str(w, "X-Admin-Card: ") != 0 ||
+	    put_str(w, a->card_hint) != 0 || put_str(w, "\r\n") != 0)) ||
 	    (s->id[0] != '\0' && (put_str(w, "X-Admin-Session: ") != 0 ||
 	    put_str(w, s->id) != 0 ||
 	    put_str(w, "\r\nX-Admin-Script-Status: ") != 0 ||
@@ -238,6 +263,16 @@ finish(struct agent_outcome *o, int err, const char *said)
 	    agent_message(err));
 }
 
+/* The TSM's word on which card this was: only a 204 may give it. */
+static void
+keep_card_hint(struct agent *a, const struct agent_http_rsp *rsp)
+{
+	if (a->cfg.no_card_hint || rsp->card[0] == '\0')
+		return;
+	memcpy(a->card_hint, rsp->card, sizeof(a->card_hint));
+	agent_logf(a, AGENT_LOG_DEBUG, "card hint kept for the next session");
+}
+
 static int
 exchanges(struct agent *a, const struct agent_card *card, struct sess *s,
     struct agent_outcome *o)
@@ -256,6 +291,7 @@ exchanges(struct agent *a, const struct agent_card *card, struct sess *s,
 		agent_logf(a, AGENT_LOG_DEBUG, "exchange %u: HTTP %d, %zu "
 		    "bytes", o->exchanges, rsp.status, rsp.body_len);
 		if (rsp.status == 204) {
+			keep_card_hint(a, &rsp);
 			finish(o, card_err, rsp.result);
 			return card_err;
 		}

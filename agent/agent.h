@@ -78,6 +78,15 @@ struct agent_config {
 	unsigned	 retries;	/* link drops per exchange; 0: 5 */
 	unsigned	 backoff_ms;	/* first back-off; 0: 250 */
 	unsigned	 backoff_max_ms; /* 0: 8000 */
+	/*
+	 * The card hint (X-Admin-Card): the CSN the TSM gave at the end of
+	 * the last session goes with the next session's first POST, so the
+	 * TSM may skip discovery. card_hint presets it (20 hex digits,
+	 * uppercase, e.g. saved from agent_card_hint by an app between
+	 * runs; copied); no_card_hint: never send nor keep one.
+	 */
+	const char	*card_hint;
+	int		 no_card_hint;
 	/* Hooks, all optional: sleeping (default nanosleep), logging. */
 	void		(*sleep_ms)(void *arg, unsigned ms);
 	void		(*log)(void *arg, int level, const char *msg);
@@ -90,6 +99,8 @@ int	agent_new(const struct agent_config *, struct agent **);
 void	agent_free(struct agent *);
 /* The agent id: the CN of the client certificate. */
 const char *agent_id(const struct agent *);
+/* The card hint the next session will send, NULL when none. */
+const char *agent_card_hint(const struct agent *);
 
 /* What one session did. */
 struct agent_outcome {

@@ -28,6 +28,7 @@
 #define AGENT_RESULT_MAX	200
 #define AGENT_SCRIPT_MAX	255	/* "80 01 executed" is one byte */
 #define AGENT_EXCHANGES_MAX	16	/* per session: the TSM needs 3 */
+#define AGENT_CSN_LEN		20	/* X-Admin-Card: 20 hex digits */
 
 /* ---- url.c ---- */
 struct agent_url {
@@ -45,6 +46,7 @@ struct agent_http_rsp {
 	int		 ctype_ok;		/* script media type */
 	char		 session[AGENT_SESSION_MAX + 1];	/* "" absent */
 	char		 result[AGENT_RESULT_MAX + 1];	/* cleaned */
+	char		 card[AGENT_CSN_LEN + 1];	/* "" absent or bad */
 	const uint8_t	*body;			/* into the caller's bytes */
 	size_t		 body_len;
 	size_t		 total;			/* head + body */
@@ -57,6 +59,8 @@ struct agent_http_rsp {
  * exceeds the caps, before any body is read).
  */
 int	agent_http_parse(const uint8_t *, size_t, struct agent_http_rsp *);
+/* 1 when s[0..n) is a CSN: exactly 20 digits 0-9 A-F (uppercase). */
+int	agent_csn_ok(const char *, size_t);
 
 /* ---- tls.c: one HTTPS connection ---- */
 struct agent_conn {
@@ -85,6 +89,7 @@ enum agent_script_status {
 	AGENT_SS_UNKNOWN_APP,
 	AGENT_SS_CARD_REMOVED,
 	AGENT_SS_LINK,
+	AGENT_SS_UNEXPECTED,	/* an R-APDU differed from its DF 20 */
 };
 const char *agent_script_status_name(enum agent_script_status);
 
@@ -98,7 +103,9 @@ struct agent_exec {
 /*
  * Runs the command script (AA ...) on the card and writes the response
  * script (AB ...) to out. A script that does not decode is answered with
- * executed 0 and a Bad format TLV (TS 102 226), not run at all.
+ * executed 0 and a Bad format TLV (TS 102 226), not run at all. A
+ * command whose final R-APDU differs from its expected one (DF 20) ends
+ * the run with AGENT_SS_UNEXPECTED; it counts as executed.
  */
 int	agent_exec_script(const struct agent_card *, const uint8_t *, size_t,
 	    struct gp_wr *out, struct agent_exec *);
@@ -114,6 +121,9 @@ struct agent {
 	struct agent_url	 url;
 	struct agent_conn	 conn;
 	char			 id[65];
+	/* The CSN the TSM named at the end of the last session ("" none):
+	 * sent on the next session's first POST to skip discovery. */
+	char			 card_hint[AGENT_CSN_LEN + 1];
 };
 
 void	agent_logf(const struct agent *, int, const char *, ...)

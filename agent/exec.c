@@ -4,7 +4,10 @@
  * gathered, 6Cxx answered by sending the command again with Le = xx, both
  * as gp_sw_next says; the final R-APDU of each command recorded; the run
  * stops after the first command whose final SW is neither 9000 nor a
- * 62xx/63xx warning.
+ * 62xx/63xx warning, or whose final R-APDU is not the one the script
+ * said to expect (DF 20): the TSM pre-computes SCP03 scripts from a
+ * predicted card challenge, and EXTERNAL AUTHENTICATE must never reach a
+ * card that answered otherwise (a wrong key tried again blocks it).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +40,7 @@ agent_script_status_name(enum agent_script_status s)
 	case AGENT_SS_UNKNOWN_APP:	return "unknown-application";
 	case AGENT_SS_CARD_REMOVED:	return "card-removed";
 	case AGENT_SS_LINK:		return "link-error";
+	case AGENT_SS_UNEXPECTED:	return "unexpected-response";
 	}
 	return "link-error";
 }
@@ -138,9 +142,22 @@ encode(struct run *x, unsigned nr, int bad, struct gp_wr *out)
 	return gp_script_rsp_encode(&rsp, out) != 0 ? AGENT_ERR_TOOBIG : 0;
 }
 
+/* The R-APDU just recorded (acc from off[i]) is the expected one. */
 static int
-run_all(struct run *x, const struct gp_span *cmds, size_t n,
-    struct agent_exec *res)
+as_expected(const struct run *x, size_t i, const struct gp_span *e)
+{
+	size_t len = x->acc.len - x->off[i];
+
+	if (e->len == 0)
+		return 1;
+	/* Constant time: an INITIALIZE UPDATE answer holds a cryptogram. */
+	return len == e->len &&
+	    gp_ct_memcmp(x->acc.p + x->off[i], e->p, len) == 0;
+}
+
+static int
+run_all(struct run *x, const struct gp_span *cmds,
+    const struct gp_span *expect, size_t n, struct agent_exec *res)
 {
 	size_t i;
 	int r;
@@ -156,6 +173,10 @@ run_all(struct run *x, const struct gp_span *cmds, size_t n,
 			return 0;
 		}
 		res->executed++;
+		if (!as_expected(x, i, &expect[i])) {
+			res->status = AGENT_SS_UNEXPECTED;
+			return 0;
+		}
 		if (res->last_sw != 0x9000 && !gp_sw_warning(res->last_sw)) {
 			res->status = stop_status(cmds[i].p, res->last_sw);
 			return 0;
@@ -168,13 +189,14 @@ int
 agent_exec_script(const struct agent_card *card, const uint8_t *p,
     size_t len, struct gp_wr *out, struct agent_exec *res)
 {
-	struct gp_span *cmds = NULL;
+	struct gp_span *cmds = NULL, *expect = NULL;
 	struct run *x = NULL;
 	size_t n = 0;
 	int r, bad = -1;
 
 	memset(res, 0, sizeof(*res));
 	if ((cmds = calloc(AGENT_SCRIPT_MAX, sizeof(*cmds))) == NULL ||
+	    (expect = calloc(AGENT_SCRIPT_MAX, sizeof(*expect))) == NULL ||
 	    (x = calloc(1, sizeof(*x))) == NULL ||
 	    (x->rbuf = malloc(RAPDU_MAX)) == NULL ||
 	    (x->rebuf = malloc(GP_APDU_WIRE_MAX)) == NULL) {
@@ -183,10 +205,11 @@ agent_exec_script(const struct agent_card *card, const uint8_t *p,
 	}
 	x->card = card;
 	gp_wr_init_dyn(&x->acc, ACC_MAX);
-	if ((r = gp_script_decode(p, len, cmds, AGENT_SCRIPT_MAX, &n)) != 0)
+	if ((r = gp_script_decode_x(p, len, cmds, expect, AGENT_SCRIPT_MAX,
+	    &n)) != 0)
 		bad = r == GP_ERR_TRUNC ? GP_SCRIPT_BAD_LENGTH :
 		    GP_SCRIPT_BAD_TAG;
-	else if ((r = run_all(x, cmds, n, res)) != 0)
+	else if ((r = run_all(x, cmds, expect, n, res)) != 0)
 		goto out;
 	r = encode(x, res->executed, bad, out);
  out:
@@ -198,6 +221,7 @@ agent_exec_script(const struct agent_card *card, const uint8_t *p,
 		free(x->rebuf);
 	}
 	free(x);
+	free(expect);
 	free(cmds);
 	return r;
 }

@@ -17,6 +17,7 @@
 
 struct hdr_state {
 	long	clen;		/* -1: absent */
+	int	ncard;		/* X-Admin-Card lines seen */
 };
 
 /* Next line (without CRLF) from rd; the head is known to end in CRLFCRLF. */
@@ -143,6 +144,35 @@ result_text(const char *v, size_t n, struct agent_http_rsp *rsp)
 	rsp->result[n] = '\0';
 }
 
+int
+agent_csn_ok(const char *v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL || n != AGENT_CSN_LEN)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'A' &&
+		    v[i] <= 'F')))
+			return 0;
+	return 1;
+}
+
+/*
+ * Only a hint, so anything doubtful (not a CSN, or two of them) is
+ * dropped rather than refused: the TSM then simply runs discovery.
+ */
+static void
+card_hint(const char *v, size_t n, struct agent_http_rsp *rsp,
+    struct hdr_state *st)
+{
+	if (st->ncard++ == 0 && agent_csn_ok(v, n)) {
+		memcpy(rsp->card, v, n);
+		rsp->card[n] = '\0';
+	} else
+		rsp->card[0] = '\0';
+}
+
 static int
 header(const char *s, size_t n, struct agent_http_rsp *rsp,
     struct hdr_state *st)
@@ -173,6 +203,8 @@ header(const char *s, size_t n, struct agent_http_rsp *rsp,
 		return session_id(v, vn, rsp);
 	else if (name_is(s, nn, "X-Admin-Result"))
 		result_text(v, vn, rsp);
+	else if (name_is(s, nn, "X-Admin-Card"))
+		card_hint(v, vn, rsp, st);
 	else if (name_is(s, nn, "X-Admin-Protocol"))
 		rsp->proto_ok = vn == strlen(AGENT_PROTOCOL) &&
 		    memcmp(v, AGENT_PROTOCOL, vn) == 0;

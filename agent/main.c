@@ -28,7 +28,8 @@ usage(void)
 	    "usage: tsm-agent --server https://HOST[:PORT][/PATH] --cert FILE "
 	    "--key FILE --ca FILE\n"
 	    "                 [--reader NAME | --sim PROFILE[,STATE.json]] "
-	    "[--once] [--wait MS] [-v]\n");
+	    "[--once] [--wait MS] [-v]\n"
+	    "                 [--card-hint CSN | --no-card-hint]\n");
 	exit(2);
 }
 
@@ -39,6 +40,13 @@ log_stderr(void *arg, int level, const char *msg)
 
 	if (level <= o->verbose)
 		fprintf(stderr, "tsm-agent: %s\n", msg);
+}
+
+/* agent_new checks it too; here only to say what is wrong. */
+static int
+csn_ok(const char *s)
+{
+	return strlen(s) == 20 && strspn(s, "0123456789ABCDEF") == 20;
 }
 
 static void
@@ -53,6 +61,8 @@ parse(int argc, char **argv, struct opts *o)
 		{ "sim", required_argument, NULL, 'S' },
 		{ "once", no_argument, NULL, '1' },
 		{ "wait", required_argument, NULL, 'w' },
+		{ "card-hint", required_argument, NULL, 'H' },
+		{ "no-card-hint", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -69,14 +79,22 @@ parse(int argc, char **argv, struct opts *o)
 		case 'S': o->sim = optarg; break;
 		case '1': o->once = 1; break;
 		case 'w': o->wait_ms = atoi(optarg); break;
+		case 'H': o->cfg.card_hint = optarg; break;
+		case 'N': o->cfg.no_card_hint = 1; break;
 		case 'v': o->verbose++; break;
 		default: usage();
 		}
 	}
 	if (optind != argc || o->cfg.server == NULL || o->cfg.cert == NULL ||
 	    o->cfg.key == NULL || o->cfg.ca == NULL ||
-	    (o->reader != NULL && o->sim != NULL))
+	    (o->reader != NULL && o->sim != NULL) ||
+	    (o->cfg.card_hint != NULL && o->cfg.no_card_hint))
 		usage();
+	if (o->cfg.card_hint != NULL && !csn_ok(o->cfg.card_hint)) {
+		fprintf(stderr, "tsm-agent: --card-hint: a CSN is 20 hex "
+		    "digits, uppercase\n");
+		exit(2);
+	}
 	o->cfg.log = log_stderr;
 	o->cfg.arg = o;
 }

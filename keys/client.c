@@ -389,6 +389,91 @@ out:
 	return r;
 }
 
+/* A predict request from p; every field is checked before it is sent. */
+static int
+predict_req(struct keys_req *q, const struct keys_predict_req *p)
+{
+	memset(q, 0, sizeof(*q));
+	if (p->label == NULL || strlen(p->label) > KEYS_LABEL_MAX ||
+	    !keys_label_valid(p->label) || p->kdd == NULL ||
+	    p->host_challenge == NULL || p->sd_aid == NULL)
+		return KEYS_ERR_INVAL;
+	if (!(p->i & GP_SCP03_I_PRAND) || (p->s != 8 && p->s != 16) ||
+	    p->seq > 0xFFFFFF || p->aidlen < 5 || p->aidlen > 16)
+		return KEYS_ERR_INVAL;
+	q->type = KEYS_REQ_PREDICT;
+	set_label(q->label, p->label);
+	q->ver = p->version;
+	q->proto = 3;
+	q->i = p->i;
+	q->s = p->s;
+	q->hc = p->host_challenge;
+	q->hclen = p->s;
+	memcpy(q->kdd, p->kdd, GP_KDD_LEN);
+	q->ctr = p->seq;
+	q->aid = p->sd_aid;
+	q->aidlen = p->aidlen;
+	return 0;
+}
+
+/*
+ * The predicted response in an answer: its length, and every field the
+ * request fixed (KDD, version, 03, i, counter) must be as asked.
+ */
+static int
+predict_rsp(struct gp_rd *rd, const struct keys_predict_req *p,
+    const uint8_t **rsp, size_t *n)
+{
+	const uint8_t *kdd, *cc;
+	struct gp_rd b;
+	uint8_t kvn, scp, i;
+	uint32_t seq;
+
+	if (gp_rd_lv(rd, rsp, n) != 0 || *n != 16 + 2 * (size_t)p->s)
+		return KEYS_ERR_PROTO;
+	gp_rd_init(&b, *rsp, *n);
+	if (gp_rd_bytes(&b, GP_KDD_LEN, &kdd) != 0 ||
+	    gp_rd_u8(&b, &kvn) != 0 || gp_rd_u8(&b, &scp) != 0 ||
+	    gp_rd_u8(&b, &i) != 0 || gp_rd_bytes(&b, 2 * (size_t)p->s,
+	    &cc) != 0 || gp_rd_u24(&b, &seq) != 0 || gp_rd_left(&b) != 0)
+		return KEYS_ERR_PROTO;
+	if (memcmp(kdd, p->kdd, GP_KDD_LEN) != 0 || kvn != p->version ||
+	    scp != 0x03 || i != p->i || seq != p->seq)
+		return KEYS_ERR_PROTO;
+	return 0;
+}
+
+int
+keys_predict_channel(struct keys_client *c,
+    const struct keys_predict_req *p, uint8_t *rsp, size_t cap,
+    size_t *rsplen, struct keys_session *out)
+{
+	uint8_t ans[KEYS_MSG_MAX];
+	const uint8_t *pr;
+	struct keys_req q;
+	struct gp_rd rd;
+	size_t n = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	*rsplen = 0;
+	if (p == NULL || (r = predict_req(&q, p)) != 0)
+		return KEYS_ERR_INVAL;
+	if (rsp == NULL || cap < 16 + 2 * (size_t)p->s)
+		return KEYS_ERR_INVAL;
+	if ((r = call(c, &q, ans, &rd)) != 0 ||
+	    (r = predict_rsp(&rd, p, &pr, &n)) != 0 ||
+	    (r = open_result(&rd, p->s, out)) != 0)
+		goto out;
+	memcpy(rsp, pr, n);
+	*rsplen = n;
+out:
+	if (r != 0)
+		keys_session_wipe(out);
+	gp_wipe(ans, sizeof(ans));
+	return r;
+}
+
 void
 keys_session_wipe(struct keys_session *s)
 {

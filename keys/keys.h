@@ -162,6 +162,36 @@ int	keys_open_channels(struct keys_client *, const struct keys_open_req *,
 	    size_t n, struct keys_session *out, int *res);
 void	keys_session_wipe(struct keys_session *);
 /*
+ * Pre-computation for SCP03 cards with a pseudo-random card challenge (i
+ * bit 10, GP_SCP03_I_PRAND): knowing the card's KDD, the key set, i, the
+ * SD AID and the sequence counter the card will answer with, keyd predicts
+ * the card's INITIALIZE UPDATE answer exactly, so a whole authenticated
+ * script can be built before the card is reached.
+ */
+struct keys_predict_req {
+	const char	*label;		/* key set label and version, */
+	uint8_t		 version;	/* as for open */
+	uint8_t		 i, s;		/* SCP03 i (with bit 0x10); s 8 or 16 */
+	const uint8_t	*kdd;		/* 10 bytes: key diversification data */
+	uint32_t	 seq;		/* the counter the card will answer
+					 * with, < 2^24 */
+	const uint8_t	*host_challenge;	/* s bytes */
+	const uint8_t	*sd_aid;	/* 5..16 bytes: the AID the SD is */
+	size_t		 aidlen;	/* selected by */
+};
+/*
+ * rsp receives the predicted INITIALIZE UPDATE response data (no SW):
+ * KDD(10) || key version || 03 || i || card challenge(s) || card
+ * cryptogram(s) || seq(3), 16 + 2s bytes (cap must hold them). out gets
+ * the session keys and host cryptogram exactly as keys_open_channel would
+ * return them for that response. KEYS_ERR_INVAL, with nothing sent, for
+ * a field out of range; keyd answers KEYS_ERR_INVAL for a key set that
+ * is not SCP03 (AES).
+ */
+int	keys_predict_channel(struct keys_client *,
+	    const struct keys_predict_req *, uint8_t *rsp, size_t cap,
+	    size_t *rsplen, struct keys_session *out);
+/*
  * Turns an opened channel into a libgp host session ready for wrapping and
  * builds its EXTERNAL AUTHENTICATE (apdu). libgp checks the card
  * cryptogram again with the session keys (gp_scp_host_auth_session) and

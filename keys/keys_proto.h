@@ -35,7 +35,8 @@ enum keys_req_type {
 	KEYS_REQ_IMPORT_PAIR = 13,
 	KEYS_REQ_RECEIPT = 14,
 	KEYS_REQ_DGI = 15,
-	KEYS_REQ_MAX = 15
+	KEYS_REQ_PREDICT = 16,
+	KEYS_REQ_MAX = 16
 };
 
 /* Fields, in wire order; the table in proto.c says which a type has. */
@@ -58,6 +59,7 @@ enum keys_field {
 	KF_SIGALG = 1 << 15,	/* u8 enum keys_sig */
 	KF_MAC = 1 << 16,	/* lv receipt (8..16) */
 	KF_AID = 1 << 17,	/* lv SD AID (0, or 5..16) */
+	KF_CTR = 1 << 18,	/* 3 bytes: SCP03 sequence counter */
 };
 
 struct keys_req {
@@ -71,6 +73,7 @@ struct keys_req {
 	size_t		 rsplen;
 	uint8_t		 kdd[GP_KDD_LEN];
 	uint8_t		 seq[2];
+	uint32_t	 ctr;		/* KF_CTR, < 2^24 */
 	char		 label2[KEYS_LABEL_MAX + 1];
 	uint8_t		 ver2, old_kvn, new_kvn, key_id;
 	size_t		 ncomp;

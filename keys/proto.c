@@ -37,6 +37,8 @@ static const struct {
 	    KF_DATA | KF_MAC },
 	[KEYS_REQ_DGI] = { "encrypt-dgi", KF_LABEL | KF_VER | KF_PROTO |
 	    KF_KDD | KF_SEQ | KF_DATA },
+	[KEYS_REQ_PREDICT] = { "predict", KF_LABEL | KF_VER | KF_PROTO |
+	    KF_HC | KF_KDD | KF_CTR | KF_AID },
 };
 
 unsigned
@@ -181,6 +183,8 @@ keys_req_parse(const uint8_t *buf, size_t n, struct keys_req *r)
 		goto out;
 	if ((f & KF_SEQ) && gp_rd_copy(&rd, r->seq, 2) != 0)
 		goto out;
+	if ((f & KF_CTR) && gp_rd_u24(&rd, &r->ctr) != 0)
+		goto out;
 	if ((f & (KF_TARGET | KF_WRAP)) && (rd_label(&rd, r->label2) != 0 ||
 	    rd_u8s(&rd, &r->ver2, NULL, NULL) != 0))
 		goto out;
@@ -236,6 +240,11 @@ wr_body(const struct keys_req *r, unsigned f, struct gp_wr *w)
 	    ((f & KF_RSP) && gp_wr_lv(w, r->rsp, r->rsplen) != 0) ||
 	    ((f & KF_KDD) && gp_wr_put(w, r->kdd, GP_KDD_LEN) != 0) ||
 	    ((f & KF_SEQ) && gp_wr_put(w, r->seq, 2) != 0))
+		return KEYS_ERR_TOOLARGE;
+	if ((f & KF_CTR) && r->ctr > 0xFFFFFF)
+		return KEYS_ERR_INVAL;
+	if ((f & KF_CTR) && (gp_wr_u8(w, (uint8_t)(r->ctr >> 16)) != 0 ||
+	    gp_wr_u16(w, (uint16_t)r->ctr) != 0))
 		return KEYS_ERR_TOOLARGE;
 	if ((f & (KF_TARGET | KF_WRAP)) && ((e = wr_label(w, r->label2)) != 0
 	    || gp_wr_u8(w, r->ver2) != 0))

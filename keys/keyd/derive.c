@@ -9,6 +9,11 @@
  * HSM objects used as they are. Session keys and both cryptograms are
  * computed here; only session keys and the host cryptogram leave keyd, and
  * nothing but the error when the card cryptogram is wrong.
+ *
+ * predict (SCP03 pseudo-random challenge) builds the INITIALIZE UPDATE
+ * response a card will give for its next counter and opens it with the
+ * same code as open: the card's challenge and cryptogram leave keyd too,
+ * as the card itself would send them in clear.
  */
 #include <string.h>
 
@@ -257,71 +262,128 @@ out:
 	return r;
 }
 
+/* Pseudo-random card challenge: KDF(card K-ENC, 02, seq || SD AID). */
+static int
+scp03_challenge(struct keyd *k, struct ckey *ce, const uint8_t seq[3],
+    const uint8_t *aid, size_t aidlen, size_t sz, uint8_t *out)
+{
+	uint8_t ctx[3 + 16];
+
+	if (aidlen > 16)
+		return KEYS_ERR_INVAL;
+	memcpy(ctx, seq, 3);
+	if (aidlen > 0)
+		memcpy(ctx + 3, aid, aidlen);
+	return ck_kdf03(k, ce, GP_KDF_CARD_CHALLENGE, ctx, 3 + aidlen, 8 * sz,
+	    out);
+}
+
+/* What an SCP03 opening computes; wiped by whoever holds it. */
+struct scp03_ses {
+	uint8_t	 sk[3][GP_KEY_MAX];	/* S-ENC, S-MAC, S-RMAC */
+	uint8_t	 card[16];		/* card cryptogram (the card's own) */
+	uint8_t	 host[16];		/* host cryptogram */
+};
+
+/*
+ * Session keys and both cryptograms from the two challenges (s bytes
+ * each). open compares the card cryptogram with the card's, predict puts
+ * it in the response it builds: one computation for both.
+ */
+static int
+scp03_session(struct keyd *k, struct keyset *s, struct ckey *ce,
+    struct ckey *cm, const uint8_t *hc, const uint8_t *cc, size_t sz,
+    struct scp03_ses *o)
+{
+	uint8_t ctx[32];
+	size_t bits = s->len * 8;
+	struct gp_aes a;
+	int r;
+
+	memcpy(ctx, hc, sz);
+	memcpy(ctx + sz, cc, sz);
+	if ((r = ck_kdf03(k, ce, GP_KDF_S_ENC, ctx, 2 * sz, bits,
+	    o->sk[0])) != 0 ||
+	    (r = ck_kdf03(k, cm, GP_KDF_S_MAC, ctx, 2 * sz, bits,
+	    o->sk[1])) != 0 ||
+	    (r = ck_kdf03(k, cm, GP_KDF_S_RMAC, ctx, 2 * sz, bits,
+	    o->sk[2])) != 0)
+		return r;
+	if (gp_aes_init(&a, o->sk[1], s->len) != 0)
+		return KEYS_ERR_CRYPTO;
+	if (gp_kdf_scp03(&a, GP_KDF_CARD_CRYPTOGRAM, ctx, 2 * sz, 8 * sz,
+	    o->card) != 0 ||
+	    gp_kdf_scp03(&a, GP_KDF_HOST_CRYPTOGRAM, ctx, 2 * sz, 8 * sz,
+	    o->host) != 0)
+		r = KEYS_ERR_CRYPTO;
+	gp_aes_free(&a);
+	return r;
+}
+
+/* The result of open (and predict's tail): klen, keys, lv host crypt. */
+static int
+scp03_answer(struct gp_wr *w, size_t klen, const struct scp03_ses *o,
+    size_t sz)
+{
+	if (gp_wr_u8(w, (uint8_t)klen) != 0 ||
+	    gp_wr_put(w, o->sk[0], klen) != 0 ||
+	    gp_wr_put(w, o->sk[1], klen) != 0 ||
+	    gp_wr_put(w, o->sk[2], klen) != 0 || gp_wr_lv(w, o->host, sz) != 0)
+		return KEYS_ERR_TOOLARGE;
+	return 0;
+}
+
 static int
 open_scp03(struct keyd *k, struct keyset *s, const struct keys_req *q,
     struct ckey *ce, struct ckey *cm, struct gp_wr *w)
 {
-	uint8_t ctx[32], sk[3][GP_KEY_MAX], crypt[16];
+	struct scp03_ses o;
+	uint8_t chal[16];
 	const uint8_t *cc = q->rsp + 13;
-	size_t sz = q->s, want = 13 + 2 * sz, bits = s->len * 8;
-	struct gp_aes a;
-	int r, have = 0;
+	size_t sz = q->s, want = 13 + 2 * sz;
+	int r;
 
 	if (q->rsplen >= 13 && (q->rsp[12] & GP_SCP03_I_PRAND))
 		want += 3;
 	if (q->rsplen != want || q->rsp[11] != 0x03 || q->rsp[12] != q->i ||
 	    q->hclen != sz || s->alg != KEYS_ALG_AES)
 		return KEYS_ERR_INVAL;
+	memset(&o, 0, sizeof(o));
 	if ((q->i & GP_SCP03_I_PRAND) && q->aidlen > 0) {
-		/* challenge = KDF(K-ENC, 02, seq || SD AID), s bytes */
-		memcpy(ctx, cc + 2 * sz, 3);
-		memcpy(ctx + 3, q->aid, q->aidlen);
-		if ((r = ck_kdf03(k, ce, GP_KDF_CARD_CHALLENGE, ctx,
-		    3 + q->aidlen, 8 * sz, crypt)) != 0)
+		if ((r = scp03_challenge(k, ce, cc + 2 * sz, q->aid,
+		    q->aidlen, sz, chal)) != 0)
 			goto out;
-		if (gp_ct_memcmp(crypt, cc, sz) != 0) {
+		if (gp_ct_memcmp(chal, cc, sz) != 0) {
 			r = KEYS_ERR_CARD_CHALLENGE;
 			goto out;
 		}
 	}
-	memcpy(ctx, q->hc, sz);
-	memcpy(ctx + sz, cc, sz);
-	if ((r = ck_kdf03(k, ce, GP_KDF_S_ENC, ctx, 2 * sz, bits,
-	    sk[0])) != 0 ||
-	    (r = ck_kdf03(k, cm, GP_KDF_S_MAC, ctx, 2 * sz, bits,
-	    sk[1])) != 0 ||
-	    (r = ck_kdf03(k, cm, GP_KDF_S_RMAC, ctx, 2 * sz, bits,
-	    sk[2])) != 0)
+	if ((r = scp03_session(k, s, ce, cm, q->hc, cc, sz, &o)) != 0)
 		goto out;
-	if (gp_aes_init(&a, sk[1], s->len) != 0) {
-		r = KEYS_ERR_CRYPTO;
-		goto out;
-	}
-	have = 1;
-	if (gp_kdf_scp03(&a, GP_KDF_CARD_CRYPTOGRAM, ctx, 2 * sz, 8 * sz,
-	    crypt) != 0) {
-		r = KEYS_ERR_CRYPTO;
-		goto out;
-	}
-	if (gp_ct_memcmp(crypt, cc + sz, sz) != 0) {
+	if (gp_ct_memcmp(o.card, cc + sz, sz) != 0) {
 		r = KEYS_ERR_CARD_CRYPTOGRAM;
 		goto out;
 	}
-	if (gp_kdf_scp03(&a, GP_KDF_HOST_CRYPTOGRAM, ctx, 2 * sz, 8 * sz,
-	    crypt) != 0) {
-		r = KEYS_ERR_CRYPTO;
-		goto out;
-	}
-	if (gp_wr_u8(w, (uint8_t)s->len) != 0 ||
-	    gp_wr_put(w, sk[0], s->len) != 0 ||
-	    gp_wr_put(w, sk[1], s->len) != 0 ||
-	    gp_wr_put(w, sk[2], s->len) != 0 || gp_wr_lv(w, crypt, sz) != 0)
-		r = KEYS_ERR_TOOLARGE;
+	r = scp03_answer(w, s->len, &o, sz);
 out:
-	if (have)
-		gp_aes_free(&a);
-	gp_wipe(sk, sizeof(sk));
+	gp_wipe(&o, sizeof(o));
 	return r;
+}
+
+/* The key set and the card's K-ENC, K-MAC for a KDD; free both after. */
+static int
+channel_keys(struct keyd *k, const struct keys_req *q,
+    const uint8_t kdd[GP_KDD_LEN], struct keyset *s, struct ckey *ce,
+    struct ckey *cm)
+{
+	int r;
+
+	memset(ce, 0, sizeof(*ce));
+	memset(cm, 0, sizeof(*cm));
+	if ((r = keyset_load(k, q->label, q->ver, s)) != 0 ||
+	    (r = card_key(k, s, kdd, GP_KEY_ENC, 0, ce)) != 0)
+		return r;
+	return card_key(k, s, kdd, GP_KEY_MAC, 0, cm);
 }
 
 int
@@ -331,20 +393,88 @@ keyd_open(struct keyd *k, const struct keys_req *q, struct gp_wr *w)
 	struct ckey ce, cm;
 	int r;
 
-	memset(&ce, 0, sizeof(ce));
-	memset(&cm, 0, sizeof(cm));
-	if ((r = keyset_load(k, q->label, q->ver, &s)) != 0)
-		return r;
 	if (q->rsplen < GP_KDD_LEN + 2)
 		return KEYS_ERR_INVAL;
-	if ((r = card_key(k, &s, q->rsp, GP_KEY_ENC, 0, &ce)) != 0 ||
-	    (r = card_key(k, &s, q->rsp, GP_KEY_MAC, 0, &cm)) != 0)
+	/* The card's keys come from the KDD its response starts with. */
+	if ((r = channel_keys(k, q, q->rsp, &s, &ce, &cm)) != 0)
 		goto out;
 	if (q->proto == 2)
 		r = open_scp02(k, &s, q, &ce, &cm, w);
 	else
 		r = open_scp03(k, &s, q, &ce, &cm, w);
 out:
+	ckey_free(k, &ce);
+	ckey_free(k, &cm);
+	return r;
+}
+
+/*
+ * predict: the fields keyd itself insists on, whatever the client
+ * checked. Only a card whose challenge is pseudo-random (SCP03 i bit 10)
+ * has an answer that can be known before it is asked.
+ */
+static int
+predict_check(const struct keys_req *q)
+{
+	if (q->proto != 3 || !(q->i & GP_SCP03_I_PRAND) ||
+	    (q->s != 8 && q->s != 16) || q->hclen != q->s ||
+	    q->aidlen < 5 || q->aidlen > 16 || q->ctr > 0xFFFFFF)
+		return KEYS_ERR_INVAL;
+	return 0;
+}
+
+/*
+ * The card's INITIALIZE UPDATE response data for the counter ctr: KDD ||
+ * key version || 03 || i || challenge || card cryptogram || seq, then
+ * the opening of that response as open answers it.
+ */
+static int
+predict_scp03(struct keyd *k, struct keyset *s, const struct keys_req *q,
+    struct ckey *ce, struct ckey *cm, struct gp_wr *w)
+{
+	uint8_t rsp[13 + 2 * 16 + 3], seq[3];
+	struct scp03_ses o;
+	size_t sz = q->s;
+	int r;
+
+	if (s->alg != KEYS_ALG_AES)
+		return KEYS_ERR_INVAL;
+	memset(&o, 0, sizeof(o));
+	seq[0] = (uint8_t)(q->ctr >> 16);
+	seq[1] = (uint8_t)(q->ctr >> 8);
+	seq[2] = (uint8_t)q->ctr;
+	memcpy(rsp, q->kdd, GP_KDD_LEN);
+	rsp[GP_KDD_LEN] = q->ver;
+	rsp[GP_KDD_LEN + 1] = 0x03;
+	rsp[GP_KDD_LEN + 2] = q->i;
+	if ((r = scp03_challenge(k, ce, seq, q->aid, q->aidlen, sz,
+	    rsp + 13)) != 0 ||
+	    (r = scp03_session(k, s, ce, cm, q->hc, rsp + 13, sz, &o)) != 0)
+		goto out;
+	memcpy(rsp + 13 + sz, o.card, sz);
+	memcpy(rsp + 13 + 2 * sz, seq, 3);
+	if (gp_wr_lv(w, rsp, 13 + 2 * sz + 3) != 0) {
+		r = KEYS_ERR_TOOLARGE;
+		goto out;
+	}
+	r = scp03_answer(w, s->len, &o, sz);
+out:
+	gp_wipe(&o, sizeof(o));
+	return r;
+}
+
+int
+keyd_predict(struct keyd *k, const struct keys_req *q, struct gp_wr *w)
+{
+	struct keyset s;
+	struct ckey ce, cm;
+	int r;
+
+	if ((r = predict_check(q)) != 0)
+		return r;
+	/* The card keys as keyd_open derives them from the response's KDD. */
+	if ((r = channel_keys(k, q, q->kdd, &s, &ce, &cm)) == 0)
+		r = predict_scp03(k, &s, q, &ce, &cm, w);
 	ckey_free(k, &ce);
 	ckey_free(k, &cm);
 	return r;

@@ -39,6 +39,8 @@ handle(struct keyd *k, const struct keys_req *q, struct gp_wr *w)
 		return 0;
 	case KEYS_REQ_OPEN:
 		return keyd_open(k, q, w);
+	case KEYS_REQ_PREDICT:
+		return keyd_predict(k, q, w);
 	case KEYS_REQ_PUTKEY:
 		return keyd_putkey(k, q, w);
 	case KEYS_REQ_CARD_KCV:

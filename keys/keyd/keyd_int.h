@@ -75,6 +75,8 @@ int	keyd_import_wrapped(struct keyd *, const struct keys_req *,
 
 /* derive.c: card keys, secure channel, PUT KEY. */
 int	keyd_open(struct keyd *, const struct keys_req *, struct gp_wr *);
+/* SCP03 i bit 10: the card's INITIALIZE UPDATE answer and its opening. */
+int	keyd_predict(struct keyd *, const struct keys_req *, struct gp_wr *);
 int	keyd_putkey(struct keyd *, const struct keys_req *, struct gp_wr *);
 int	keyd_card_kcv(struct keyd *, const struct keys_req *, struct gp_wr *);
 int	keyd_dgi(struct keyd *, const struct keys_req *, struct gp_wr *);

@@ -71,7 +71,8 @@ check(const uint8_t *p, size_t n, const struct agent_http_rsp *r)
 	    (r->body_len > 0 && (r->body < p || r->body + r->body_len >
 	    p + r->total)) || r->status < 200 || r->status > 599 ||
 	    strlen(r->session) > AGENT_SESSION_MAX ||
-	    strlen(r->result) > AGENT_RESULT_MAX)
+	    strlen(r->result) > AGENT_RESULT_MAX ||
+	    (r->card[0] != '\0' && !agent_csn_ok(r->card, strlen(r->card))))
 		abort();
 	for (i = 0; r->result[i] != '\0'; i++)
 		if ((unsigned char)r->result[i] < 0x20)

@@ -217,22 +217,32 @@ grep '^elf ' "$T/registry.0" | cut -d' ' -f2 > "$T/rom.elf" || true
 
 ncontact=0
 # contact WHAT: one card contact: tsm-agent runs a session with tsmd, then
-# the registry is read and compared with the store.
+# the registry is read and compared with the store (not when NOCHECK=1).
+# The agent names the card (--card-hint), as a phone that kept the CSN of
+# its last 204 would: tsmd pre-computes the whole job when the card's
+# counter is the one it recorded (PRECOMPUTED=1 requires it: 2
+# exchanges); the registry read by this script between contacts moves the
+# counter, so the other contacts show the fallback (3 exchanges).
 contact() {
 	ncontact=$((ncontact + 1))
 	say "-- contact $ncontact: $1"
-	local msg rc=0
+	local msg end rc=0
 	msg=$(timeout 30 "$AGENT" --server https://127.0.0.1:8443 \
 	    --cert "$T/agent/agent.crt" --key "$T/agent/agent.key" \
 	    --ca "$T/agent/ca.crt" --reader "$READER" --once --wait 10000 -v \
-	    2>> "$T/agent.log") || rc=$?
+	    --card-hint "$CSN" 2>> "$T/agent.log") || rc=$?
 	say "   cardholder sees: \"$msg\""
 	[ $rc -eq 0 ] || fail "tsm-agent exited $rc (log $T/agent.log)"
-	grep 'event=session.end' "$T/tsmd.log" | tail -1 |
-	    sed 's/^.*event=session.end /tsmd: /' | indent
+	end=$(grep 'event=session.end' "$T/tsmd.log" | tail -1)
+	sed 's/^.*event=session.end /tsmd: /' <<< "$end" | indent
+	if [ "${PRECOMPUTED:-0}" = 1 ]; then
+		grep -q 'exchanges=2 pre=1$' <<< "$end" ||
+		    fail "contact $ncontact was not pre-computed in 2 exchanges"
+		say "   pre-computed: the whole job in the first reply, 2 exchanges"
+	fi
 	show "   operations (tsmctl op list: id kind state attempts result):"
 	"$TSMCTL" op list --card "$CSN" | indent
-	check
+	[ "${NOCHECK:-0}" = 1 ] || check
 }
 
 # check: the card's registry (GET STATUS) against the store: every
@@ -368,9 +378,10 @@ contact "unlock"
 # Card suspend and resume (CARD_LOCKED and back), when offered.
 if offered suspend; then
 	queue suspend
-	contact "suspend the card"
+	# No registry read after this one: the next contact is predicted.
+	NOCHECK=1 contact "suspend the card"
 	queue resume
-	contact "resume the card"
+	PRECOMPUTED=1 contact "resume the card (pre-computed: no registry read since the last session)"
 else
 	show "   (card suspend / resume: not offered by this tsmd)"
 fi

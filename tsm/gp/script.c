@@ -5,8 +5,9 @@
  * AB with Number of executed command TLV objects 80, R-APDU TLVs 23 and
  * Bad format 90; template tags from TS 101 220 7.2, where AE/AF are the
  * indefinite-length forms). GP Amendment B carries these as the bodies
- * of its HTTP exchanges. BER-TLV work is tlv.c's; this file only knows
- * which tags may appear where.
+ * of its HTTP exchanges. One extension of ours: DF 20 after a C-APDU,
+ * the exact R-APDU that command must return (script.h). BER-TLV work is
+ * tlv.c's; this file only knows which tags may appear where.
  */
 #include "gp/apdu.h"
 #include "gp/err.h"
@@ -34,8 +35,17 @@ template(const uint8_t *p, size_t n, uint32_t tag, struct gp_tlv *t)
 	return gp_tlv_parse_one(p, n, tag, t);
 }
 
+/* No expectation (len 0), or a whole one: never a half-given one. */
+static int
+expect_ok(const struct gp_span *e)
+{
+	return e->len == 0 || (e->p != NULL &&
+	    e->len >= GP_SCRIPT_EXPECT_MIN && e->len <= GP_SCRIPT_EXPECT_MAX);
+}
+
 int
-gp_script_encode(const struct gp_span *apdus, size_t n, struct gp_wr *w)
+gp_script_encode_x(const struct gp_span *apdus, const struct gp_span *expect,
+    size_t n, struct gp_wr *w)
 {
 	struct gp_apdu a;
 	size_t i, mark;
@@ -46,31 +56,78 @@ gp_script_encode(const struct gp_span *apdus, size_t n, struct gp_wr *w)
 	if ((r = gp_tlv_open(w, GP_SCRIPT_CMD, &mark)) != 0)
 		return r;
 	for (i = 0; i < n; i++) {
-		if (gp_apdu_parse(apdus[i].p, apdus[i].len, &a) != 0)
+		if (gp_apdu_parse(apdus[i].p, apdus[i].len, &a) != 0 ||
+		    (expect != NULL && !expect_ok(&expect[i])))
 			return GP_ERR_INVAL;
 		if ((r = gp_tlv_put(w, GP_SCRIPT_CAPDU, apdus[i].p,
 		    apdus[i].len)) != 0)
+			return r;
+		if (expect != NULL && expect[i].len > 0 &&
+		    (r = gp_tlv_put(w, GP_SCRIPT_EXPECT, expect[i].p,
+		    expect[i].len)) != 0)
 			return r;
 	}
 	return gp_tlv_close(w, mark);
 }
 
-/* One child of AA: a C-APDU goes to the list, 83 is skipped. */
+int
+gp_script_encode(const struct gp_span *apdus, size_t n, struct gp_wr *w)
+{
+	return gp_script_encode_x(apdus, NULL, n, w);
+}
+
+/* Where the children of AA go. */
+struct cmd_out {
+	struct gp_span	*apdus;
+	struct gp_span	*expect;	/* with x only */
+	size_t		 cap;
+	size_t		*n;
+	int		 x;		/* DF 20 understood */
+	int		 after_capdu;	/* the previous child was a 22 */
+};
+
+/*
+ * DF 20 belongs to the C-APDU just before it; anywhere else nobody could
+ * tell which command it guards, so the script is malformed.
+ */
 static int
-cmd_child(const struct gp_tlv *t, struct gp_span *apdus, size_t cap,
-    size_t *n)
+cmd_expect(const struct gp_tlv *t, struct cmd_out *o, int after_capdu)
+{
+	if (!o->x)
+		return GP_ERR_UNSUPPORTED;
+	if (!after_capdu || t->len < GP_SCRIPT_EXPECT_MIN ||
+	    t->len > GP_SCRIPT_EXPECT_MAX)
+		return GP_ERR_FORMAT;
+	o->expect[*o->n - 1].p = t->v;
+	o->expect[*o->n - 1].len = t->len;
+	return 0;
+}
+
+/* One child of AA: a C-APDU goes to the list, DF 20 to its command. */
+static int
+cmd_child(const struct gp_tlv *t, struct cmd_out *o)
 {
 	struct gp_apdu a;
+	int after_capdu = o->after_capdu;
 
+	o->after_capdu = 0;
 	switch (t->tag) {
 	case GP_SCRIPT_CAPDU:
 		if (gp_apdu_parse(t->v, t->len, &a) != 0)
 			return GP_ERR_FORMAT;
-		if (*n >= cap)
+		if (*o->n >= o->cap)
 			return GP_ERR_SPACE;
-		apdus[*n].p = t->v;
-		apdus[(*n)++].len = t->len;
+		o->apdus[*o->n].p = t->v;
+		o->apdus[*o->n].len = t->len;
+		if (o->x) {
+			o->expect[*o->n].p = NULL;
+			o->expect[*o->n].len = 0;
+		}
+		(*o->n)++;
+		o->after_capdu = 1;
 		return 0;
+	case GP_SCRIPT_EXPECT:
+		return cmd_expect(t, o, after_capdu);
 	case GP_SCRIPT_CHAINING:
 		return 0;
 	case GP_SCRIPT_IMMEDIATE:
@@ -80,24 +137,42 @@ cmd_child(const struct gp_tlv *t, struct gp_span *apdus, size_t cap,
 	return GP_ERR_FORMAT;
 }
 
-int
-gp_script_decode(const uint8_t *p, size_t len, struct gp_span *apdus,
-    size_t cap, size_t *n)
+static int
+cmd_decode(const uint8_t *p, size_t len, struct cmd_out *o)
 {
 	struct gp_tlv t, c;
 	struct gp_tlv_it it;
 	int r;
 
-	*n = 0;
-	if (cap > 0 && apdus == NULL)
+	*o->n = 0;
+	if (o->cap > 0 && (o->apdus == NULL || (o->x && o->expect == NULL)))
 		return GP_ERR_INVAL;
 	if ((r = template(p, len, GP_SCRIPT_CMD, &t)) != 0)
 		return r;
 	gp_tlv_it_init(&it, t.v, t.len);
 	while ((r = gp_tlv_next(&it, &c)) == 1)
-		if ((r = cmd_child(&c, apdus, cap, n)) != 0)
+		if ((r = cmd_child(&c, o)) != 0)
 			return r;
 	return r;
+}
+
+int
+gp_script_decode(const uint8_t *p, size_t len, struct gp_span *apdus,
+    size_t cap, size_t *n)
+{
+	struct cmd_out o = { .apdus = apdus, .cap = cap, .n = n };
+
+	return cmd_decode(p, len, &o);
+}
+
+int
+gp_script_decode_x(const uint8_t *p, size_t len, struct gp_span *apdus,
+    struct gp_span *expect, size_t cap, size_t *n)
+{
+	struct cmd_out o = { .apdus = apdus, .expect = expect, .cap = cap,
+	    .n = n, .x = 1 };
+
+	return cmd_decode(p, len, &o);
 }
 
 int

@@ -3,9 +3,16 @@
  * response structures, as GP Amendment B (RAM over HTTP) carries them in
  * HTTP bodies. Only the definite-length templates are supported:
  *
- *   command script   AA len { 22 len C-APDU }...
+ *   command script   AA len { 22 len C-APDU [ DF20 len R-APDU ] }...
  *   response script  AB len { 80 01 executed } { 23 len R-APDU }...
  *                    [ 90 01 bad format ]
+ *
+ * DF 20 (private tag, this project's extension) follows the C-APDU it
+ * applies to and holds the exact R-APDU (data ‖ SW1 SW2) that command
+ * must return: the agent stops the script right after a command whose
+ * R-APDU differs. The TSM uses it to pre-compute a whole authenticated
+ * SCP03 script while never letting EXTERNAL AUTHENTICATE reach a card
+ * whose INITIALIZE UPDATE answer was not the predicted one.
  *
  * Decoding never allocates: the spans point into the caller's bytes and
  * fill a caller-supplied array (GP_ERR_SPACE when it is too small).
@@ -32,6 +39,11 @@
 #define GP_SCRIPT_CHAINING	0x83
 #define GP_SCRIPT_EXECUTED	0x80	/* number of executed commands */
 #define GP_SCRIPT_BAD_FORMAT	0x90
+#define GP_SCRIPT_EXPECT	0xDF20	/* expected R-APDU (extension) */
+
+/* An expected R-APDU: SW1 SW2 and up to 256 bytes of data. */
+#define GP_SCRIPT_EXPECT_MIN	2
+#define GP_SCRIPT_EXPECT_MAX	258
 
 /* Bad format values (TS 102 226 5.2.2). */
 #define GP_SCRIPT_BAD_TAG	0x01	/* unknown tag found */
@@ -42,14 +54,33 @@
 int	gp_script_encode(const struct gp_span *apdus, size_t n,
 	    struct gp_wr *);
 /*
+ * The same with expectations: expect (NULL: none at all) holds n spans,
+ * expect[i].len == 0 meaning none for command i; otherwise expect[i].p
+ * must be set and the length within GP_SCRIPT_EXPECT_MIN..MAX
+ * (GP_ERR_INVAL), so an expectation is never dropped silently.
+ */
+int	gp_script_encode_x(const struct gp_span *apdus,
+	    const struct gp_span *expect, size_t n, struct gp_wr *);
+/*
  * Fills apdus[0..*n) with the C-APDUs of a command script. Script
  * chaining (83) is informational over HTTP and skipped; immediate and
  * error actions (81, 82) ask for proactive UICC behaviour an agent cannot
  * give, so they fail the whole script with GP_ERR_UNSUPPORTED rather than
  * letting it run without them. Indefinite length: GP_ERR_UNSUPPORTED.
+ * For the same reason an expected R-APDU (DF 20) is GP_ERR_UNSUPPORTED
+ * here: a caller that cannot check it must not run the script.
  */
 int	gp_script_decode(const uint8_t *, size_t, struct gp_span *apdus,
 	    size_t cap, size_t *n);
+/*
+ * gp_script_decode that also accepts DF 20: expect[i] is the expected
+ * R-APDU of apdus[i], {NULL, 0} when it has none. Both arrays have cap
+ * entries. A DF 20 that does not directly follow a C-APDU (first in the
+ * script, after 83, or a second one for the same command) or whose
+ * length is outside GP_SCRIPT_EXPECT_MIN..MAX is GP_ERR_FORMAT.
+ */
+int	gp_script_decode_x(const uint8_t *, size_t, struct gp_span *apdus,
+	    struct gp_span *expect, size_t cap, size_t *n);
 
 struct gp_script_rsp {
 	struct gp_span	*rapdus;	/* caller's array of cap entries */

@@ -24,6 +24,7 @@ tsm_server_cfg_defaults(struct tsm_server_cfg *c)
 	c->drain_timeout_ms = 30 * 1000;
 	c->body_max = 1024 * 1024;
 	c->scp02_i = 0x55;
+	c->precompute = 1;
 	c->log_level = TSM_LOG_INFO;
 	c->load_block = 239;	/* fits level 33 with padding and MAC */
 }
@@ -65,6 +66,7 @@ static const struct cfg_key keys[] = {
 	    0, 16, 239 },
 	{ "scp02_i", CFG_HEX, offsetof(struct tsm_server_cfg, scp02_i), 0,
 	    0, 0xFF },
+	{ "precompute", I(precompute, 0, 1) },
 	{ "log_level", CFG_LEVEL, offsetof(struct tsm_server_cfg, log_level),
 	    0, 0, 3 },
 };

@@ -33,8 +33,9 @@
 
 #define SCRIPT_BODY_MAX	(1024 * 1024)
 
-static const uint8_t isd_aid[8] = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00,
+const uint8_t tsm_isd_aid[8] = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00,
     0x00, 0x00 };
+#define isd_aid	tsm_isd_aid
 
 static void
 reply_text(struct tsm_reply *r, int code, const char *text)
@@ -218,37 +219,74 @@ level_for(int proto, uint8_t i)
 }
 
 /*
- * Session keys from keyd, the cryptogram checked again by libgp, and
- * EXTERNAL AUTHENTICATE into ea. Only then may ea reach the card.
+ * The key set the card answered with: its transport keys (the store's
+ * transport key version, before a rotation) or the issuer's key set of
+ * that version.
  */
+void
+tsm_engine_channel_label(struct tsm_session *s,
+    const struct tsm_server_cfg *cfg, uint8_t kvn)
+{
+	s->open_kvn = kvn;
+	snprintf(s->open_label, sizeof(s->open_label), "%s",
+	    cfg->transport_label[0] != '\0' && s->card.transport_kv >= 0 &&
+	    s->card.transport_kv == kvn ? cfg->transport_label :
+	    cfg->key_label);
+}
+
+/*
+ * keyd's session keys into s->scp, the card cryptogram of s->iu checked
+ * again by libgp, keyd's host cryptogram compared with libgp's, and
+ * EXTERNAL AUTHENTICATE into ea. Only then may ea reach the card. The
+ * caller wipes ks.
+ */
+int
+tsm_engine_channel_auth(struct tsm_session *s, const struct keys_session *ks,
+    int proto, uint8_t i, struct gp_wr *ea)
+{
+	struct gp_scp_keys k;
+	int r = TSM_ERR_AUTH;
+
+	memset(&k, 0, sizeof(k));
+	memcpy(k.enc, ks->enc, ks->len);
+	memcpy(k.mac, ks->mac, ks->len);
+	memcpy(k.rmac, ks->rmac, ks->len);
+	k.len = ks->len;
+	if (gp_scp_host_auth_session(&s->scp, &k, s->iu, s->iu_len) != 0 ||
+	    ks->s != s->scp.s ||
+	    gp_ct_memcmp(ks->host_cryptogram, s->scp.host_cryptogram,
+	    s->scp.s) != 0)
+		goto out;
+	s->level = level_for(proto, i);
+	if (gp_scp_host_ext_auth(&s->scp, s->level, ea) != 0) {
+		r = TSM_ERR_CARD;
+		goto out;
+	}
+	s->scp_open = 1;
+	r = 0;
+ out:
+	gp_wipe(&k, sizeof(k));
+	return r;
+}
+
+/* Session keys from keyd for the card's answer in s->iu, then the above. */
 static int
 open_channel(struct tsm_worker *w, struct tsm_session *s, struct gp_wr *ea)
 {
 	const struct tsm_server_cfg *cfg = &w->srv->cfg;
 	struct keys_session ks;
-	struct gp_scp_keys k;
 	uint8_t scratch[32];
 	struct gp_wr tmp;
 	uint8_t i;
 	int proto, r;
 
 	memset(&ks, 0, sizeof(ks));
-	memset(&k, 0, sizeof(k));
 	if (card_scp(s, cfg, &proto, &i) != 0)
 		return TSM_ERR_CARD;
 	gp_wr_init(&tmp, scratch, sizeof(scratch));
 	if (gp_scp_host_init(&s->scp, proto, i, 8, 0x00, s->hc, &tmp) != 0)
 		return TSM_ERR_CARD;
-	/*
-	 * The key set the card answered with: its transport keys (the
-	 * store's transport key version, before a rotation) or the issuer's
-	 * key set of that version.
-	 */
-	s->open_kvn = s->iu[GP_KDD_LEN];
-	snprintf(s->open_label, sizeof(s->open_label), "%s",
-	    cfg->transport_label[0] != '\0' && s->card.transport_kv >= 0 &&
-	    s->card.transport_kv == s->open_kvn ? cfg->transport_label :
-	    cfg->key_label);
+	tsm_engine_channel_label(s, cfg, s->iu[GP_KDD_LEN]);
 	/*
 	 * A pseudo-random card challenge (SCP03 i bit 10) is checked by keyd
 	 * against KDF(K-ENC, seq || ISD AID) before anything else: a card
@@ -265,26 +303,9 @@ open_channel(struct tsm_worker *w, struct tsm_session *s, struct gp_wr *ea)
 		    r == KEYS_ERR_CARD_CHALLENGE ? TSM_ERR_AUTH : TSM_ERR_KEYS;
 		goto out;
 	}
-	memcpy(k.enc, ks.enc, ks.len);
-	memcpy(k.mac, ks.mac, ks.len);
-	memcpy(k.rmac, ks.rmac, ks.len);
-	k.len = ks.len;
-	r = TSM_ERR_AUTH;
-	if (gp_scp_host_auth_session(&s->scp, &k, s->iu, s->iu_len) != 0 ||
-	    ks.s != s->scp.s ||
-	    gp_ct_memcmp(ks.host_cryptogram, s->scp.host_cryptogram,
-	    s->scp.s) != 0)
-		goto out;
-	s->level = level_for(proto, i);
-	if (gp_scp_host_ext_auth(&s->scp, s->level, ea) != 0) {
-		r = TSM_ERR_CARD;
-		goto out;
-	}
-	s->scp_open = 1;
-	r = 0;
+	r = tsm_engine_channel_auth(s, &ks, proto, i, ea);
  out:
 	keys_session_wipe(&ks);
-	gp_wipe(&k, sizeof(k));
 	return r;
 }
 
@@ -433,8 +454,9 @@ tsm_engine_build_reconcile(struct tsm_session *s, struct tsm_script *out,
 	return r == 0 ? 0 : TSM_ERR_PROTO;
 }
 
-static int
-load_ops(struct tsm_worker *w, struct tsm_session *s, int *uncertain)
+int
+tsm_engine_load_ops(struct tsm_worker *w, struct tsm_session *s,
+    int *uncertain)
 {
 	size_t i;
 	int r;
@@ -479,6 +501,8 @@ tsm_engine_identify(struct tsm_worker *w, struct tsm_session *s,
 	int uncertain, e;
 
 	memset(&out, 0, sizeof(out));
+	if (s->store_sid[0] == '\0')
+		snprintf(s->store_sid, sizeof(s->store_sid), "%s", s->id);
 	if ((e = find_card(w, s)) != 0) {
 		tsm_log(TSM_LOG_INFO, "session.unknown_card", "sid=%s agent=%s"
 		    " csn=%s kdd=%s err=\"%s\"", s->id, s->agent, s->csn,
@@ -500,8 +524,8 @@ tsm_engine_identify(struct tsm_worker *w, struct tsm_session *s,
 		    "again.");
 		return;
 	}
-	if ((e = load_ops(w, s, &uncertain)) != 0 ||
-	    (e = tsm_store_session_begin(w->store, s->id, s->card.id,
+	if ((e = tsm_engine_load_ops(w, s, &uncertain)) != 0 ||
+	    (e = tsm_store_session_begin(w->store, s->store_sid, s->card.id,
 	    s->agent, NULL, 0)) != 0) {
 		tsm_log(TSM_LOG_ERR, "store.error", "sid=%s csn=%s err=\"%s\" "
 		    "msg=\"%s\"", s->id, s->csn, tsm_store_strerror(e),

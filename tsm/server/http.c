@@ -36,7 +36,7 @@
 #define CT_CMD		"application/vnd.globalplatform.card-content-mgt;version=1.0"
 #define FROM_PREFIX	"//tsm-agent/"
 
-enum { JOB_IDENTIFY = 1, JOB_RESPONSES, JOB_ABANDON };
+enum { JOB_IDENTIFY = 1, JOB_RESPONSES, JOB_ABANDON, JOB_PRECOMPUTE };
 
 struct admin_job {
 	struct tsm_job		 job;
@@ -47,6 +47,7 @@ struct admin_job {
 	uint8_t			*body;
 	size_t			 len;
 	char			 status[24];
+	char			 csn[TSM_CSN_MAX + 1];	/* X-Admin-Card */
 	uint8_t			 hash[32];
 	struct tsm_reply	 reply;
 	int64_t			 t0_us;
@@ -122,6 +123,19 @@ reason_of(int code)
 	}
 }
 
+/* A card hint: the CSN, 20 upper-case hex digits. */
+static int
+card_hint_ok(const char *v)
+{
+	size_t i;
+
+	for (i = 0; v[i] != '\0'; i++)
+		if (!((v[i] >= '0' && v[i] <= '9') ||
+		    (v[i] >= 'A' && v[i] <= 'F')))
+			return 0;
+	return i == 20;
+}
+
 /* Sends a session reply (200 script, 204 end, or an error text). */
 static void
 send_reply(struct tsm_server *srv, struct evhttp_request *req,
@@ -139,6 +153,9 @@ send_reply(struct tsm_server *srv, struct evhttp_request *req,
 	evhttp_add_header(h, "X-Admin-Session", s->id);
 	if (r->code == 204) {
 		evhttp_add_header(h, "X-Admin-Result", r->result);
+		/* The agent names the card next time (precompute.c). */
+		if (s->have_card && card_hint_ok(s->csn))
+			evhttp_add_header(h, "X-Admin-Card", s->csn);
 		evhttp_send_reply(req, 204, "No Content", NULL);
 		return;
 	}
@@ -219,6 +236,9 @@ job_run(struct tsm_worker *w, struct tsm_job *j)
 		break;
 	case JOB_ABANDON:
 		tsm_engine_abandon(w, a->s);
+		break;
+	case JOB_PRECOMPUTE:
+		tsm_engine_precompute(w, a->s, a->csn, &a->reply);
 		break;
 	}
 }
@@ -310,7 +330,8 @@ static int
 status_ok(const char *v)
 {
 	static const char *const ok[] = { "ok", "security-error",
-	    "unknown-application", "card-removed", "link-error" };
+	    "unknown-application", "card-removed", "link-error",
+	    "unexpected-response" };
 	size_t i;
 
 	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
@@ -355,47 +376,6 @@ check_request(struct evhttp_request *req, char *agent, size_t alen,
 	return 0;
 }
 
-/* The first POST: a new session and its discovery script. */
-static void
-admin_new(struct tsm_loop *l, struct evhttp_request *req, const char *agent,
-    size_t len)
-{
-	struct tsm_server *srv = l->srv;
-	struct tsm_session *s;
-	struct tsm_reply r = { 0 };
-	uint8_t hash[32];
-
-	if (len != 0) {
-		send_text(srv, req, 400, "Bad Request", "the first POST of a "
-		    "session has an empty body");
-		return;
-	}
-	if (atomic_load(&srv->draining)) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Retry-After", "5");
-		send_text(srv, req, 503, "Service Unavailable",
-		    "the server is shutting down");
-		return;
-	}
-	if (tsm_session_new(&srv->sessions, agent, &s) != 0 ||
-	    tsm_engine_discovery(s, &r) != 0) {
-		if (s != NULL)
-			tsm_session_end(&srv->sessions, s);
-		tsm_reply_clear(&r);
-		send_text(srv, req, 503, "Service Unavailable", "no memory");
-		return;
-	}
-	atomic_fetch_add(&srv->metrics.sessions_started, 1);
-	atomic_fetch_add(&srv->metrics.sessions_active, 1);
-	s->exchanges = 1;
-	tsm_log(TSM_LOG_INFO, "session.start", "sid=%s agent=%s", s->id,
-	    agent);
-	send_reply(srv, req, s, &r);
-	sha256(NULL, 0, hash);
-	settle_session(srv, s, hash, &r);
-	tsm_reply_clear(&r);
-}
-
 static struct admin_job *
 job_new(struct tsm_session *s, struct evhttp_request *req,
     struct evbuffer *in, size_t len, const char *status, int64_t t0)
@@ -417,6 +397,69 @@ job_new(struct tsm_session *s, struct evhttp_request *req,
 	snprintf(a->status, sizeof(a->status), "%s", status);
 	sha256(a->body, len, a->hash);
 	return a;
+}
+
+/* The first POST: a new session and its discovery script, or, when the
+ * agent names its card, a worker tries to pre-compute the whole job. */
+static void
+admin_new(struct tsm_loop *l, struct evhttp_request *req, const char *agent,
+    size_t len, int64_t t0)
+{
+	struct tsm_server *srv = l->srv;
+	struct tsm_session *s;
+	struct tsm_reply r = { 0 };
+	struct admin_job *a;
+	const char *hint;
+	uint8_t hash[32];
+
+	if (len != 0) {
+		send_text(srv, req, 400, "Bad Request", "the first POST of a "
+		    "session has an empty body");
+		return;
+	}
+	if (atomic_load(&srv->draining)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Retry-After", "5");
+		send_text(srv, req, 503, "Service Unavailable",
+		    "the server is shutting down");
+		return;
+	}
+	hint = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "X-Admin-Card");
+	if (hint != NULL && !card_hint_ok(hint))
+		hint = NULL;	/* a hint only: ignored when malformed */
+	s = NULL;
+	if (tsm_session_new(&srv->sessions, agent, &s) != 0 ||
+	    (hint == NULL && tsm_engine_discovery(s, &r) != 0)) {
+		if (s != NULL)
+			tsm_session_end(&srv->sessions, s);
+		tsm_reply_clear(&r);
+		send_text(srv, req, 503, "Service Unavailable", "no memory");
+		return;
+	}
+	atomic_fetch_add(&srv->metrics.sessions_started, 1);
+	atomic_fetch_add(&srv->metrics.sessions_active, 1);
+	s->exchanges = 1;
+	tsm_log(TSM_LOG_INFO, "session.start", "sid=%s agent=%s card=%s",
+	    s->id, agent, hint != NULL ? hint : "-");
+	if (hint != NULL) {
+		if ((a = job_new(s, req, evhttp_request_get_input_buffer(req),
+		    0, "", t0)) != NULL) {
+			snprintf(a->csn, sizeof(a->csn), "%s", hint);
+			a->kind = JOB_PRECOMPUTE;
+			if (submit(l, a) == 0)
+				return;
+			job_free(a);
+		}
+		atomic_fetch_sub(&srv->metrics.sessions_active, 1);
+		tsm_session_end(&srv->sessions, s);
+		send_text(srv, req, 503, "Service Unavailable", "no memory");
+		return;
+	}
+	send_reply(srv, req, s, &r);
+	sha256(NULL, 0, hash);
+	settle_session(srv, s, hash, &r);
+	tsm_reply_clear(&r);
 }
 
 /* A later POST of a session. */
@@ -509,7 +552,7 @@ on_admin(struct tsm_loop *l, struct evhttp_request *req)
 	sid = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "X-Admin-Session");
 	if (sid == NULL)
-		admin_new(l, req, agent, len);
+		admin_new(l, req, agent, len, t0);
 	else
 		admin_continue(l, req, agent, sid, len, t0);
 }

@@ -147,6 +147,13 @@ tsm_metrics_render(const struct tsm_metrics *m, int draining, size_t *len)
 	    "cards.", atomic_load(&m->ops_failed));
 	counter(&o, "tsmd_operations_uncertain_total", "Operations left to "
 	    "reconcile.", atomic_load(&m->ops_uncertain));
+	counter(&o, "tsmd_operations_requeued_total", "Operations back in the "
+	    "queue, not started.", atomic_load(&m->ops_requeued));
+	counter(&o, "tsmd_precomputed_total", "Job scripts pre-computed in "
+	    "the first exchange.", atomic_load(&m->precomputed));
+	counter(&o, "tsmd_precompute_misses_total", "Pre-computed scripts "
+	    "the card did not match (discovery followed).",
+	    atomic_load(&m->precompute_misses));
 	gauge(&o, "tsmd_jobs_pending", "Store and keyd jobs waiting or running.",
 	    atomic_load(&m->jobs_pending));
 	gauge(&o, "tsmd_draining", "1 while draining after SIGTERM.",

@@ -141,12 +141,15 @@ judge(struct tsm_session *s, const struct gp_span *rap, size_t n,
 	for (i = 0; i < n; i++) {
 		const struct tsm_cmd_tag *t = &s->tags[i];
 
+		if (t->role == TSM_CMD_PLAIN)	/* checked by the agent */
+			continue;
 		if (t->role == TSM_CMD_AUTH) {
 			if (gp_rapdu_parse(rap[i].p, rap[i].len, &a) != 0 ||
 			    gp_scp_host_confirm(&s->scp, a.sw) != 0) {
 				*auth_refused = 1;
 				return i;
 			}
+			s->auth_ok = 1;
 			continue;
 		}
 		gp_wr_init(&w, plain, sizeof(plain));
@@ -230,18 +233,52 @@ outcome(const struct tsm_session *s, size_t i)
 	}
 }
 
-void
-tsm_engine_finish(struct tsm_worker *w, struct tsm_session *s,
-    const char *state, struct tsm_reply *r)
+/*
+ * The channel the card authenticated in: its INITIALIZE UPDATE answer's
+ * key version, protocol, i and counter. Only SCP03 with a pseudo-random
+ * challenge is recorded: it is what the next session can be pre-computed
+ * for. After a key rotation the new key set's counter is the card's own
+ * business (a new set may start again at 0): the record is dropped
+ * (scp 0) and the next session learns it.
+ */
+static int
+channel_of(const struct tsm_session *s, const struct tsm_session_end *e,
+    struct tsm_card_channel *ch)
+{
+	const uint8_t *p = s->iu;
+	size_t want = GP_KDD_LEN + 3 + 2 * (size_t)s->scp.s + 3;
+
+	memset(ch, 0, sizeof(*ch));
+	if (!s->auth_ok)
+		return 0;
+	if (e->new_kvn > 0)
+		return 1;	/* forget */
+	if (s->scp.s != 8 || s->iu_len < GP_KDD_LEN + 3 ||
+	    p[GP_KDD_LEN + 1] != 3 ||
+	    !(p[GP_KDD_LEN + 2] & GP_SCP03_I_PRAND) || s->iu_len != want)
+		return 0;
+	ch->kvn = p[GP_KDD_LEN];
+	ch->scp = 3;
+	ch->i = p[GP_KDD_LEN + 2];
+	ch->seq = (uint32_t)p[want - 3] << 16 | (uint32_t)p[want - 2] << 8 |
+	    p[want - 1];
+	return 1;
+}
+
+int
+tsm_engine_store_end(struct tsm_worker *w, struct tsm_session *s,
+    const char *state, int *uncertain)
 {
 	struct tsm_op_outcome oc[TSM_OPS_MAX];
 	struct tsm_instance_change ic[TSM_OPS_MAX * 8];
 	char aids[TSM_OPS_MAX * 8][33], gps[20], kcv[3][7];
 	struct tsm_session_end e;
+	struct tsm_card_channel ch;
 	struct tsm_metrics *m = &w->srv->metrics;
 	size_t i, k, nic = 0;
-	int uncertain = 0, rc;
+	int rc = 0;
 
+	*uncertain = 0;
 	memset(&e, 0, sizeof(e));
 	for (i = 0, k = 0; i < s->nops; i++) {
 		if ((oc[k].state = outcome(s, i)) == NULL)
@@ -253,13 +290,14 @@ tsm_engine_finish(struct tsm_worker *w, struct tsm_session *s,
 			nic += tsm_plan_instances(w, s, i, ic + nic,
 			    sizeof(ic) / sizeof(ic[0]) - nic, aids + nic);
 		if (strcmp(oc[k].state, "uncertain") == 0)
-			uncertain = 1;
+			*uncertain = 1;
 		atomic_fetch_add(strcmp(oc[k].state, "done") == 0 ?
 		    &m->ops_done : strcmp(oc[k].state, "failed") == 0 ?
-		    &m->ops_failed : &m->ops_uncertain, 1);
+		    &m->ops_failed : strcmp(oc[k].state, "queued") == 0 ?
+		    &m->ops_requeued : &m->ops_uncertain, 1);
 		k++;
 	}
-	e.sid = s->id;
+	e.sid = s->store_sid;
 	e.state = state;
 	e.card_id = s->card.id;
 	e.csn = s->csn;
@@ -274,14 +312,26 @@ tsm_engine_finish(struct tsm_worker *w, struct tsm_session *s,
 	e.nops = k;
 	e.inst = ic;
 	e.ninst = nic;
+	if (channel_of(s, &e, &ch))
+		e.channel = &ch;
 	if (s->store_session &&
 	    (rc = tsm_store_session_end(w->store, &e)) != 0) {
 		/* Operations stay running: the next session reconciles. */
 		tsm_log(TSM_LOG_ERR, "store.session_end", "sid=%s csn=%s "
 		    "err=\"%s\" msg=\"%s\"", s->id, s->csn,
 		    tsm_store_strerror(rc), tsm_store_errmsg(w->store));
-		uncertain = 1;
+		*uncertain = 1;
 	}
+	return rc;
+}
+
+void
+tsm_engine_finish(struct tsm_worker *w, struct tsm_session *s,
+    const char *state, struct tsm_reply *r)
+{
+	int uncertain;
+
+	(void)tsm_engine_store_end(w, s, state, &uncertain);
 	gp_scp_free(&s->scp);	/* session keys gone now */
 	s->scp_open = 0;
 	s->state = TSM_SESS_DONE;
@@ -290,9 +340,9 @@ tsm_engine_finish(struct tsm_worker *w, struct tsm_session *s,
 	sentence(s, uncertain, r->result, sizeof(r->result));
 	tsm_log(TSM_LOG_INFO, "session.end", "sid=%s agent=%s csn=%s "
 	    "state=%s ops=%zu installed=%d removed=%d changed=%d failed=%d "
-	    "uncertain=%d exchanges=%d", s->id, s->agent, s->csn, state, k,
-	    s->installed, s->removed, s->changed, s->failed, uncertain,
-	    s->exchanges);
+	    "uncertain=%d exchanges=%d pre=%d", s->id, s->agent, s->csn,
+	    state, s->nops, s->installed, s->removed, s->changed, s->failed,
+	    uncertain, s->exchanges, s->pre > 0);
 }
 
 /* After a complete registry read: settle, then the job (or the end). */
@@ -407,6 +457,13 @@ tsm_engine_responses(struct tsm_worker *w, struct tsm_session *s,
 	    rsp.executed != rsp.n || rsp.n > s->ncmds) {
 		free(rap);
 		reply_text(r, 400, "malformed response script");
+		return;
+	}
+	/* A pre-computed script the agent stopped at or before INITIALIZE
+	 * UPDATE: the card was not the one predicted. */
+	if (s->pre > 0 && rsp.n <= s->pre) {
+		tsm_engine_pre_fallback(w, s, rap, rsp.n, status, r);
+		free(rap);
 		return;
 	}
 	if (s->state == TSM_SESS_JOB)

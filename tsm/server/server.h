@@ -54,6 +54,7 @@ struct tsm_server_cfg {
 	int	scp02_i;		/* i of SCP02 cards (not in the IU) */
 	int	log_level;		/* 0 error, 1 warn, 2 info, 3 debug */
 	size_t	load_block;		/* LOAD data per command */
+	int	precompute;		/* 1: pre-compute for named cards */
 };
 
 void	tsm_server_cfg_defaults(struct tsm_server_cfg *);

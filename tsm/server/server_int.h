@@ -33,6 +33,7 @@ struct evhttp_bound_socket;
 struct evhttp_request;
 struct keys_client;
 struct tsm_script;
+struct gp_span;
 
 /* ---- metrics (metrics.c) -------------------------------------------- */
 enum tsm_result_kind {
@@ -52,7 +53,8 @@ struct tsm_metrics {
 	atomic_ullong	connections_total;
 	atomic_ullong	exchanges;
 	atomic_ullong	http_errors[6];	/* 400 401 403 409 413 other */
-	atomic_ullong	ops_done, ops_failed, ops_uncertain;
+	atomic_ullong	ops_done, ops_failed, ops_uncertain, ops_requeued;
+	atomic_ullong	precomputed, precompute_misses;
 	atomic_ullong	exchange_us_sum;	/* request in -> reply out */
 	atomic_ullong	exchange_us_bucket[8];
 	atomic_ullong	jobs_queued;
@@ -141,6 +143,9 @@ enum tsm_cmd_role {
 	TSM_CMD_STATUS_APPS,	/* GET STATUS applications */
 	TSM_CMD_STATUS_ELF,	/* GET STATUS load files */
 	TSM_CMD_STATUS_CARD,	/* GET STATUS ISD (card life cycle) */
+	TSM_CMD_PLAIN,		/* before the channel: SELECT, GET DATA,
+				 * INITIALIZE UPDATE of a pre-computed
+				 * script */
 };
 
 struct tsm_cmd_tag {
@@ -186,6 +191,12 @@ struct tsm_session {
 	struct tsm_card	 card;
 	int		 have_card;
 	int		 store_session;	/* session row written */
+	char		 store_sid[TSM_SID_LEN + 4];	/* its id */
+	/* A pre-computed script (precompute.c): its plain commands before
+	 * EXTERNAL AUTHENTICATE (0: none), s->iu holding the predicted
+	 * INITIALIZE UPDATE answer. */
+	size_t		 pre;
+	int		 auth_ok;	/* the card took EXTERNAL AUTHENTICATE */
 	/* Secure channel (session keys: wiped by gp_scp_free). */
 	struct gp_scp	 scp;
 	int		 scp_open;
@@ -293,7 +304,37 @@ int	tsm_session_reg(struct tsm_session *, size_t n);
 void	tsm_session_free(struct tsm_session *);
 int64_t	tsm_mono_ms(void);
 
-/* ---- engine (engine.c, plan.c) -------------------------------------- */
+/* ---- engine (engine.c, precompute.c, plan.c) ------------------------ */
+extern const uint8_t tsm_isd_aid[8];
+/* Label and version of the keyd key set the card answered with (kvn). */
+void	tsm_engine_channel_label(struct tsm_session *,
+	    const struct tsm_server_cfg *, uint8_t kvn);
+/* keyd's session keys for the answer in s->iu into s->scp, checked, and
+ * EXTERNAL AUTHENTICATE into ea (engine.c). */
+struct keys_session;
+int	tsm_engine_channel_auth(struct tsm_session *,
+	    const struct keys_session *, int proto, uint8_t i, struct gp_wr *);
+/* The card's pending operations into s->ops (*uncertain: some are not
+ * queued: the registry must be read first). */
+int	tsm_engine_load_ops(struct tsm_worker *, struct tsm_session *,
+	    int *uncertain);
+/*
+ * On a worker, exchange 1 of an agent that named its card (X-Admin-Card):
+ * for an SCP03 card with a pseudo-random challenge whose counter the
+ * store knows, the whole job script with INITIALIZE UPDATE's answer
+ * predicted; else (or on any doubt) the discovery script.
+ */
+void	tsm_engine_precompute(struct tsm_worker *, struct tsm_session *,
+	    const char *csn, struct tsm_reply *);
+/* On a worker: the answers to a pre-computed script that stopped at or
+ * before INITIALIZE UPDATE (a wrong guess): operations back to the
+ * queue, then on as after a discovery script. */
+void	tsm_engine_pre_fallback(struct tsm_worker *, struct tsm_session *,
+	    struct gp_span *rap, size_t n, const char *status,
+	    struct tsm_reply *);
+/* The store side of tsm_engine_finish alone (respond.c). */
+int	tsm_engine_store_end(struct tsm_worker *, struct tsm_session *,
+	    const char *state, int *uncertain);
 /* First exchange: the discovery script. */
 int	tsm_engine_discovery(struct tsm_session *, struct tsm_reply *);
 /* Checks and keeps the discovery responses (on the loop: no I/O). */

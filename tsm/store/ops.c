@@ -43,6 +43,13 @@ static const char sql_sess_insert[] =
     " VALUES (?, ?, 'running', ?, ?)";
 static const char sql_sess_end[] =
     "UPDATE sessions SET state = ?, updated = ? WHERE id = ?";
+static const char sql_chan_del[] =
+    "DELETE FROM card_channel WHERE card_id = ?";
+static const char sql_chan_add[] =
+    "INSERT INTO card_channel (card_id, kvn, scp, scp_i, seq, updated)"
+    " VALUES (?, ?, ?, ?, ?, ?)";
+static const char sql_chan_get[] =
+    "SELECT kvn, scp, scp_i, seq FROM card_channel WHERE card_id = ?";
 static const char sql_provider_get[] =
     "SELECT id FROM providers WHERE name = ?";
 static const char sql_provider_add[] =
@@ -652,6 +659,27 @@ end_terminated(struct tsm_store *s, const struct tsm_session_end *e,
 	    detail);
 }
 
+/* Delete then insert, for the same reason as end_instance. */
+static int
+end_channel(struct tsm_store *s, const struct tsm_session_end *e,
+    int64_t now)
+{
+	const struct tsm_card_channel *c = e->channel;
+	struct tsm_val v[6];
+	int r;
+
+	v[0] = tsm_v_int(e->card_id);
+	if ((r = s->be->exec(s->db, sql_chan_del, v, 1, NULL, NULL)) != 0 ||
+	    c->scp == 0)
+		return r;
+	v[1] = tsm_v_int(c->kvn);
+	v[2] = tsm_v_int(c->scp);
+	v[3] = tsm_v_int(c->i);
+	v[4] = tsm_v_int((int64_t)c->seq);
+	v[5] = tsm_v_int(now);
+	return s->be->exec(s->db, sql_chan_add, v, 6, NULL, NULL);
+}
+
 static int
 end_fn(struct tsm_store *s, void *arg)
 {
@@ -670,6 +698,8 @@ end_fn(struct tsm_store *s, void *arg)
 	if (e->new_kvn > 0 && (r = end_keys(s, e)) != 0)
 		return r;
 	if (e->terminated && (r = end_terminated(s, e, now)) != 0)
+		return r;
+	if (e->channel != NULL && (r = end_channel(s, e, now)) != 0)
 		return r;
 	if (e->card_gp_state != NULL) {
 		v[0] = tsm_v_text(e->card_gp_state);
@@ -693,6 +723,40 @@ tsm_store_session_end(struct tsm_store *s, const struct tsm_session_end *e)
 	    (e->ninst > 0 && e->inst == NULL))
 		return TSM_STORE_ERR_INVAL;
 	return tsm_store_tx(s, end_fn, (void *)(uintptr_t)e);
+}
+
+static int
+chan_row(void *arg, const struct tsm_val *c, size_t n)
+{
+	struct tsm_card_channel *ch = arg;
+	size_t i;
+
+	if (n < 4)
+		return TSM_STORE_ERR_DB;
+	for (i = 0; i < 4; i++)
+		if (c[i].t != TSM_V_INT)
+			return TSM_STORE_ERR_DB;
+	if (c[0].i < 0 || c[0].i > 0xFF || c[1].i < 1 || c[1].i > 3 ||
+	    c[2].i < 0 || c[2].i > 0xFF || c[3].i < 0 || c[3].i > 0xFFFFFF)
+		return TSM_STORE_ERR_DB;
+	ch->kvn = (int)c[0].i;
+	ch->scp = (int)c[1].i;
+	ch->i = (int)c[2].i;
+	ch->seq = (uint32_t)c[3].i;
+	return 1;		/* one row */
+}
+
+int
+tsm_store_card_channel(struct tsm_store *s, int64_t card_id,
+    struct tsm_card_channel *ch)
+{
+	struct tsm_val v = tsm_v_int(card_id);
+	int r;
+
+	memset(ch, 0, sizeof(*ch));
+	if ((r = s->be->query(s->db, sql_chan_get, &v, 1, chan_row, ch)) < 0)
+		return r;
+	return ch->scp == 0 ? TSM_STORE_ERR_NOTFOUND : 0;
 }
 
 struct kvn_acc {

@@ -110,6 +110,20 @@ struct tsm_instance_change {
 	const char	*gp_state;	/* NULL: remove the instance, or the
 					 * instances of the load file aid */
 };
+/*
+ * The card's ISD secure channel as last authenticated: what it answered
+ * INITIALIZE UPDATE with (card_channel). Counters, never a key value.
+ */
+struct tsm_card_channel {
+	int		 kvn;		/* key version it answered with */
+	int		 scp;		/* 2 or 3; 0 in a session end:
+					 * forget the record */
+	int		 i;		/* the protocol's i parameter */
+	uint32_t	 seq;		/* sequence counter of that answer */
+};
+int	tsm_store_card_channel(struct tsm_store *, int64_t card_id,
+	    struct tsm_card_channel *);
+
 struct tsm_session_end {
 	const char			*sid;
 	const char			*state;	/* done, failed, aborted */
@@ -129,6 +143,9 @@ struct tsm_session_end {
 	/* The card was terminated: its inventory state becomes
 	 * terminated (history row and audit record, same transaction). */
 	int				 terminated;
+	/* The channel the card authenticated in this session (NULL:
+	 * unchanged). */
+	const struct tsm_card_channel	*channel;
 };
 int	tsm_store_session_end(struct tsm_store *,
 	    const struct tsm_session_end *);

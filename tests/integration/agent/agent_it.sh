@@ -8,7 +8,10 @@
 #       which provides pcscd + vpcd + tsm-cardsim ("TSM cardsim" reader).
 # The agent must print the server's sentence for the cardholder, the mock
 # must see a correct discovery session; then the agent's resident memory
-# after the session is printed (-v).
+# after the session is printed (-v). The mock names the card in its 204
+# (X-Admin-Card); the second sim run gets that CSN back with --card-hint,
+# as an app keeping the hint between runs would, and the mock checks that
+# its first POST carries it.
 set -euo pipefail
 mode=$1 agent=$2 mock=$3 mkcerts=$4
 T=$(mktemp -d /tmp/agent-it-XXXXXX)
@@ -22,7 +25,7 @@ trap cleanup EXIT
 sh "$mkcerts" "$T/pki"
 sessions=1
 [ "$mode" = sim ] && sessions=2
-"$mock" "$T/pki" "$T/port" "$sessions" > "$T/mock.out" 2>&1 &
+"$mock" "$T/pki" "$T/port" "$sessions" "$T/csn" > "$T/mock.out" 2>&1 &
 mpid=$!
 for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
 port=$(cat "$T/port")
@@ -31,8 +34,10 @@ common=(--server "https://127.0.0.1:$port" --cert "$T/pki/agent.crt"
 if [ "$mode" = sim ]; then
 	"$agent" "${common[@]}" --sim "scp03-aes128,$T/card.json" \
 	    > "$T/agent.out" 2> "$T/agent.err"
-	# The state file survives: a second run on the same card.
+	# The state file survives: a second run on the same card, with the
+	# hint the first run was given.
 	"$agent" "${common[@]}" --sim "scp03-aes128,$T/card.json" \
+	    --card-hint "$(cat "$T/csn")" \
 	    >> "$T/agent.out" 2>> "$T/agent.err"
 	test -s "$T/card.json"
 else

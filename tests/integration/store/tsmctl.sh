@@ -17,7 +17,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 t() { "$T" "$@" $TSM_KEY_FILE_ARG; }
 
 t inventory list >/dev/null 2>&1 && fail "list before migrate should fail"
-t db migrate | grep -q "applied 2 migration" || fail "migrate"
+t db migrate | grep -q "applied 3 migration" || fail "migrate"
 t db status --json | grep -q '"pending":	0' || fail "status json"
 t inventory product P1 --gp 2.3.1 --scp 3 --i 70 >/dev/null || fail product
 printf 'csn,iin,cin,kdd,product,batch,tkv\n0102030405060708,42,45,AABB,P1,B1,255\n0102030405060709,42,45,AABB,P1,B1,255\n' >"$d/ok.csv"

@@ -122,14 +122,14 @@ send_reply(SSL *ssl, const struct mock_reply *r)
 	}
 	n = snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\n"
 	    "X-Admin-Protocol: globalplatform-remote-admin/1.0\r\n"
-	    "%s%s%s%s%s%s%s"
+	    "%s%s%s%s%s%s%s%s"
 	    "Content-Length: %zu\r\n\r\n", r->status,
 	    r->status == 200 ? "Content-Type: application/vnd."
 	    "globalplatform.card-content-mgt;version=1.0\r\n" : "",
 	    r->session[0] ? "X-Admin-Session: " : "", r->session,
 	    r->session[0] ? "\r\n" : "",
 	    r->result[0] ? "X-Admin-Result: " : "", r->result,
-	    r->result[0] ? "\r\n" : "", r->body_len);
+	    r->result[0] ? "\r\n" : "", r->headers, r->body_len);
 	SSL_write(ssl, head, n);
 	if (r->body_len > 0)
 		SSL_write(ssl, r->body, (int)r->body_len);

@@ -30,6 +30,7 @@ struct mock_reply {
 	int		 status;
 	char		 session[64];	/* X-Admin-Session when set */
 	char		 result[128];	/* X-Admin-Result when set */
+	char		 headers[256];	/* more header lines, each + CRLF */
 	uint8_t		 body[4096];
 	size_t		 body_len;
 	int		 close_after;	/* close once sent, silently */

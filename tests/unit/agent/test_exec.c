@@ -1,6 +1,7 @@
 /*
  * The script runner against the card-link stub: order, the stop rule and
- * its count, warnings, 61xx and 6Cxx, card removal, malformed scripts.
+ * its count, warnings, 61xx and 6Cxx, card removal, malformed scripts,
+ * expected R-APDUs (DF 20).
  * Expected bytes are written out by hand from ISO 7816-4 and TS 102 226.
  */
 #include <setjmp.h>
@@ -28,12 +29,15 @@ struct fx {
 	struct gp_script_rsp rsp;
 };
 
-/* Script from hex C-APDUs, run it, decode the response script. */
+/*
+ * Script from hex C-APDUs and expected R-APDUs (exp NULL, or NULL
+ * entries: none), run it, decode the response script.
+ */
 static int
-run(struct fx *f, const char **cmds, size_t n)
+run_x(struct fx *f, const char **cmds, const char **exp, size_t n)
 {
-	uint8_t raw[8][300], sbuf[4096];
-	struct gp_span sp[8];
+	uint8_t raw[8][300], rexp[8][300], sbuf[4096];
+	struct gp_span sp[8], ep[8];
 	struct gp_wr sw;
 	size_t i;
 	int r;
@@ -44,8 +48,15 @@ run(struct fx *f, const char **cmds, size_t n)
 		assert_int_equal(gp_hex_decode(cmds[i], raw[i], 300,
 		    &sp[i].len), 0);
 		sp[i].p = raw[i];
+		ep[i].p = NULL;
+		ep[i].len = 0;
+		if (exp != NULL && exp[i] != NULL) {
+			assert_int_equal(gp_hex_decode(exp[i], rexp[i], 300,
+			    &ep[i].len), 0);
+			ep[i].p = rexp[i];
+		}
 	}
-	assert_int_equal(gp_script_encode(sp, n, &sw), 0);
+	assert_int_equal(gp_script_encode_x(sp, ep, n, &sw), 0);
 	gp_wr_init_dyn(&f->out, AGENT_BODY_MAX);
 	r = agent_exec_script(&f->card, sw.p, sw.len, &f->out, &f->ex);
 	f->rsp.rapdus = f->r;
@@ -54,6 +65,12 @@ run(struct fx *f, const char **cmds, size_t n)
 		assert_int_equal(gp_script_rsp_decode(f->out.p, f->out.len,
 		    &f->rsp), 0);
 	return r;
+}
+
+static int
+run(struct fx *f, const char **cmds, size_t n)
+{
+	return run_x(f, cmds, NULL, n);
 }
 
 static void
@@ -209,6 +226,115 @@ test_card_removed(void **st)
 	gp_wr_free(&f.out);
 }
 
+#define INIT_UPDATE	"8050000008" "0102030405060708" "00"
+#define EXT_AUTH	"8482330010" "11111111111111112222222222222222"
+/* A predicted SCP03 INITIALIZE UPDATE answer: KDD, key info, card
+ * challenge, card cryptogram, 9000 (values arbitrary). */
+#define IU_RSP		"00010203040506070809" "300370" \
+			"A1A2A3A4A5A6A7A8" "C1C2C3C4C5C6C7C8" "9000"
+#define IU_OTHER	"00010203040506070809" "300370" \
+			"A1A2A3A4A5A6A7A8" "C1C2C3C4C5C6C7C9" "9000"
+
+static void
+test_expect_met(void **st)
+{
+	const char *cmds[] = { SELECT_ISD, INIT_UPDATE, EXT_AUTH };
+	const char *exp[] = { NULL, IU_RSP, NULL };
+	struct fx f;
+
+	memset(&f, 0, sizeof(f));
+	f.stub.rules[0] = (struct stub_rule){ "00A404", "6F009000", 0 };
+	f.stub.rules[1] = (struct stub_rule){ "8050", IU_RSP, 0 };
+	f.stub.rules[2] = (struct stub_rule){ "8482", "9000", 0 };
+	assert_int_equal(run_x(&f, cmds, exp, 3), 0);
+	assert_int_equal(f.stub.ntx, 3);
+	assert_string_equal(f.stub.log[2], EXT_AUTH);
+	assert_int_equal(f.ex.executed, 3);
+	assert_int_equal(f.ex.status, AGENT_SS_OK);
+	assert_rapdu(&f.r[1], IU_RSP);
+	gp_wr_free(&f.out);
+}
+
+/* One run where INITIALIZE UPDATE answers rsp instead of IU_RSP. */
+static void
+unexpected(const char *rsp)
+{
+	const char *cmds[] = { SELECT_ISD, INIT_UPDATE, EXT_AUTH, GET_CPLC };
+	const char *exp[] = { NULL, IU_RSP, NULL, NULL };
+	struct fx f;
+
+	print_message("card answers %s\n", rsp);
+	memset(&f, 0, sizeof(f));
+	f.stub.rules[0] = (struct stub_rule){ "00A404", "6F009000", 0 };
+	f.stub.rules[1] = (struct stub_rule){ "8050", rsp, 0 };
+	f.stub.rules[2] = (struct stub_rule){ "", "9000", 0 };
+	assert_int_equal(run_x(&f, cmds, exp, 4), 0);
+	/* EXTERNAL AUTHENTICATE never reached the card. */
+	assert_int_equal(f.stub.ntx, 2);
+	assert_int_equal(f.ex.executed, 2);
+	assert_int_equal(f.ex.status, AGENT_SS_UNEXPECTED);
+	assert_string_equal(agent_script_status_name(f.ex.status),
+	    "unexpected-response");
+	/* The differing R-APDU is reported as any other. */
+	assert_int_equal(f.rsp.executed, 2);
+	assert_int_equal(f.rsp.n, 2);
+	assert_int_equal(f.rsp.bad_format, -1);
+	assert_rapdu(&f.r[0], "6F009000");
+	assert_rapdu(&f.r[1], rsp);
+	gp_wr_free(&f.out);
+}
+
+static void
+test_expect_unmet(void **st)
+{
+	unexpected(IU_OTHER);			/* last cryptogram byte */
+	unexpected("00010203040506070809" "9000");	/* shorter */
+	unexpected(IU_RSP "00");			/* longer */
+	unexpected("6982");			/* an error SW: still this */
+	unexpected("9000");
+}
+
+static void
+test_expect_final_rapdu(void **st)
+{
+	const char *cmds[] = { GET_CPLC, GET_CRD, GET_CPLC };
+	const char *exp[] = { "01020304059000", "6A88", NULL };
+	struct fx f;
+
+	/* The expectation is on the final R-APDU, after GET RESPONSE. */
+	memset(&f, 0, sizeof(f));
+	f.stub.rules[0] = (struct stub_rule){ "80CA9F7F", "6105", 1 };
+	f.stub.rules[1] = (struct stub_rule){ "00C0000005",
+	    "01020304059000", 0 };
+	f.stub.rules[2] = (struct stub_rule){ "80CA0066", "6A88", 0 };
+	assert_int_equal(run_x(&f, cmds, exp, 3), 0);
+	/* An expected error SW is met, then the stop rule applies. */
+	assert_int_equal(f.stub.ntx, 3);
+	assert_int_equal(f.ex.executed, 2);
+	assert_int_equal(f.ex.status, AGENT_SS_OK);
+	assert_int_equal(f.ex.last_sw, 0x6A88);
+	assert_rapdu(&f.r[0], "01020304059000");
+	assert_rapdu(&f.r[1], "6A88");
+	gp_wr_free(&f.out);
+}
+
+static void
+test_expect_removed(void **st)
+{
+	const char *cmds[] = { SELECT_ISD, INIT_UPDATE, EXT_AUTH };
+	const char *exp[] = { NULL, IU_RSP, NULL };
+	struct fx f;
+
+	/* Gone during the guarded command: card-removed, as always. */
+	memset(&f, 0, sizeof(f));
+	f.stub.rules[0] = (struct stub_rule){ "", "6F009000", 0 };
+	f.stub.remove_at = 2;
+	assert_int_equal(run_x(&f, cmds, exp, 3), 0);
+	assert_int_equal(f.ex.status, AGENT_SS_CARD_REMOVED);
+	assert_int_equal(f.rsp.executed, 1);
+	gp_wr_free(&f.out);
+}
+
 static void
 test_bad_scripts(void **st)
 {
@@ -218,6 +344,9 @@ test_bad_scripts(void **st)
 		"AB00",			/* a response template */
 		"AA0381010022",		/* immediate action */
 		"AA80",			/* indefinite */
+		"AA0C" "DF20029000" "220580CA9F7F00",	/* DF 20 first */
+		"AA11" "220580CA9F7F00" "DF20029000" "DF20029000",
+		"AA0B" "220580CA9F7F00" "DF200190",	/* 1-byte R-APDU */
 	};
 	struct cardstub stub;
 	struct agent_card card;
@@ -225,7 +354,7 @@ test_bad_scripts(void **st)
 	struct gp_wr out;
 	struct gp_span sp[1];
 	struct gp_script_rsp rsp = { .rapdus = sp, .cap = 1 };
-	uint8_t b[16];
+	uint8_t b[32];
 	size_t i, n;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -285,6 +414,10 @@ main(void)
 		cmocka_unit_test(test_get_response),
 		cmocka_unit_test(test_wrong_le),
 		cmocka_unit_test(test_card_removed),
+		cmocka_unit_test(test_expect_met),
+		cmocka_unit_test(test_expect_unmet),
+		cmocka_unit_test(test_expect_final_rapdu),
+		cmocka_unit_test(test_expect_removed),
 		cmocka_unit_test(test_bad_scripts),
 		cmocka_unit_test(test_too_many_commands),
 	};

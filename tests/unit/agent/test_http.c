@@ -176,6 +176,50 @@ test_ctype_and_proto(void **st)
 }
 
 static void
+test_card_hint(void **st)
+{
+	static const struct {
+		const char *v;		/* X-Admin-Card lines */
+		const char *want;	/* "" dropped */
+	} t[] = {
+		{ "X-Admin-Card: 4790512345678901ABCD\r\n",
+		    "4790512345678901ABCD" },
+		{ "x-admin-card:\t0123456789ABCDEF0123 \r\n",
+		    "0123456789ABCDEF0123" },
+		{ "", "" },
+		/* lowercase, 19 and 21 digits, not hex, a blank, 0x */
+		{ "X-Admin-Card: 4790512345678901abcd\r\n", "" },
+		{ "X-Admin-Card: 4790512345678901ABC\r\n", "" },
+		{ "X-Admin-Card: 4790512345678901ABCDE\r\n", "" },
+		{ "X-Admin-Card: 4790512345678901ABCG\r\n", "" },
+		{ "X-Admin-Card: 47905123 45678901ABCD\r\n", "" },
+		{ "X-Admin-Card: 0x790512345678901ABCD\r\n", "" },
+		{ "X-Admin-Card:\r\n", "" },
+		/* two of them, even the same: neither is believed */
+		{ "X-Admin-Card: 4790512345678901ABCD\r\n"
+		    "X-Admin-Card: 4790512345678901ABCD\r\n", "" },
+		{ "X-Admin-Card: bad\r\n"
+		    "X-Admin-Card: 4790512345678901ABCD\r\n", "" },
+	};
+	char m[512];
+	struct agent_http_rsp r;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		print_message("card hint %zu\n", i);
+		snprintf(m, sizeof(m), "HTTP/1.1 204 X\r\n%s"
+		    "X-Admin-Result: ok\r\n\r\n", t[i].v);
+		/* Never a reason to refuse the response. */
+		assert_int_equal(parse(m, &r), 0);
+		assert_string_equal(r.card, t[i].want);
+		assert_string_equal(r.result, "ok");
+	}
+	assert_true(agent_csn_ok("4790512345678901ABCD", 20));
+	assert_false(agent_csn_ok("4790512345678901ABCD", 19));
+	assert_false(agent_csn_ok(NULL, 20));
+}
+
+static void
 test_url(void **st)
 {
 	struct agent_url u;
@@ -246,6 +290,7 @@ main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_head_caps),
 		cmocka_unit_test(test_ctype_and_proto),
+		cmocka_unit_test(test_card_hint),
 		cmocka_unit_test(test_url),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_messages),

@@ -3,7 +3,8 @@
  * loopback, with the card-link stub: the contract's headers and bodies,
  * the stop rule, card removal, keep-alive, resume after a dropped link
  * with the same body, the back-off schedule, certificates from the wrong
- * CA, TLS 1.1, and hostile responses.
+ * CA, TLS 1.1, hostile responses, and the card hint (X-Admin-Card) kept
+ * from one session's 204 for the next session's first POST.
  */
 #include <sys/socket.h>
 
@@ -41,6 +42,7 @@ struct tsmd {
 	int		 close_after_204;
 	const char	*raw;		/* answer the first POST with this */
 	int		 status;	/* answer the first POST with this */
+	const char	*card[4];	/* X-Admin-Card lines of each 204 */
 	struct mock_reply last;
 };
 
@@ -93,6 +95,9 @@ tsmd_handler(void *arg, const struct mock_req *q, unsigned idx,
 		o->status = 204;
 		o->session[0] = '\0';
 		strcpy(o->result, RESULT);
+		if (t->sessions <= 4 && t->card[t->sessions - 1] != NULL)
+			snprintf(o->headers, sizeof(o->headers), "%s",
+			    t->card[t->sessions - 1]);
 		o->close_after = t->close_after_204;
 	}
 	t->step++;
@@ -119,6 +124,8 @@ struct fx {
 	struct sleeps	 sl;
 	struct agent_outcome o;
 	int		 port;
+	const char	*hint;		/* agent_config.card_hint */
+	int		 no_hint;	/* agent_config.no_card_hint */
 };
 
 static int
@@ -145,6 +152,8 @@ fx_start(struct fx *f, const char *cert, int maxver)
 	c.backoff_max_ms = 1600;
 	c.sleep_ms = rec_sleep;
 	c.arg = &f->sl;
+	c.card_hint = f->hint;
+	c.no_card_hint = f->no_hint;
 	assert_int_equal(agent_new(&c, &f->a), 0);
 	f->stub.rules[0] = (struct stub_rule){ "00A404", "6F009000", 0 };
 	f->stub.rules[1] = (struct stub_rule){ "80CA9F7F", "9F7F01AA9000", 0 };
@@ -444,6 +453,78 @@ test_huge_head(void **st)
 	hostile(raw, 0, AGENT_ERR_TOOBIG);
 }
 
+#define CSN1	"4790512345678901ABCD"
+#define CSN2	"4790512345678901ABCE"
+
+static void
+test_card_hint(void **st)
+{
+	struct fx f;
+	unsigned i;
+
+	memset(&f, 0, sizeof(f));
+	fx_start(&f, NULL, 0);
+	f.t.card[0] = "X-Admin-Card: " CSN1 "\r\n";
+	f.t.card[1] = "X-Admin-Card: 4790512345678901abcd\r\n";	/* dropped */
+	f.t.card[2] = "X-Admin-Card: " CSN2 "\r\n";
+	assert_null(agent_card_hint(f.a));
+	for (i = 0; i < 4; i++)
+		assert_int_equal(agent_session(f.a, &f.card, &f.o), 0);
+	assert_string_equal(agent_card_hint(f.a), CSN2);
+	fx_stop(&f);
+	assert_int_equal(mock_nreq(f.m), 12);
+	/* None before the TSM named the card; then on first POSTs only. */
+	assert_no_hdr(mock_get(f.m, 0), "X-Admin-Card");
+	assert_hdr(mock_get(f.m, 3), "X-Admin-Card", CSN1);
+	assert_hdr(mock_get(f.m, 6), "X-Admin-Card", CSN1);	/* kept */
+	assert_hdr(mock_get(f.m, 9), "X-Admin-Card", CSN2);
+	for (i = 0; i < 12; i++)
+		if (i % 3 != 0)
+			assert_no_hdr(mock_get(f.m, i), "X-Admin-Card");
+	assert_int_equal(mock_get(f.m, 3)->body_len, 0);
+	mock_free(f.m);
+}
+
+static void
+test_card_hint_config(void **st)
+{
+	struct fx f;
+	struct agent_config c = { .server = "https://127.0.0.1:1",
+	    .cert = "x", .key = "x", .ca = "x", .card_hint = "47905" };
+	struct agent *a;
+
+	/* Preset: sent on the very first POST. */
+	memset(&f, 0, sizeof(f));
+	f.hint = CSN2;
+	fx_start(&f, NULL, 0);
+	assert_string_equal(agent_card_hint(f.a), CSN2);
+	assert_int_equal(agent_session(f.a, &f.card, &f.o), 0);
+	fx_stop(&f);
+	assert_hdr(mock_get(f.m, 0), "X-Admin-Card", CSN2);
+	mock_free(f.m);
+
+	/* Turned off: neither sent nor kept, preset or not. */
+	memset(&f, 0, sizeof(f));
+	f.hint = CSN2;
+	f.no_hint = 1;
+	fx_start(&f, NULL, 0);
+	f.t.card[0] = "X-Admin-Card: " CSN1 "\r\n";
+	assert_int_equal(agent_session(f.a, &f.card, &f.o), 0);
+	assert_int_equal(agent_session(f.a, &f.card, &f.o), 0);
+	assert_null(agent_card_hint(f.a));
+	fx_stop(&f);
+	assert_int_equal(mock_nreq(f.m), 6);
+	assert_no_hdr(mock_get(f.m, 0), "X-Admin-Card");
+	assert_no_hdr(mock_get(f.m, 3), "X-Admin-Card");
+	mock_free(f.m);
+
+	/* A preset that is not a CSN is a configuration error. */
+	assert_int_equal(agent_new(&c, &a), AGENT_ERR_CONFIG);
+	assert_null(a);
+	c.card_hint = CSN1 "0";
+	assert_int_equal(agent_new(&c, &a), AGENT_ERR_CONFIG);
+}
+
 static int
 setup(void **st)
 {
@@ -472,6 +553,8 @@ main(void)
 		cmocka_unit_test(test_tls11_refused),
 		cmocka_unit_test(test_hostile_responses),
 		cmocka_unit_test(test_huge_head),
+		cmocka_unit_test(test_card_hint),
+		cmocka_unit_test(test_card_hint_config),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -54,6 +54,7 @@ fill(struct keys_req *q, uint8_t type)
 	q->maclen = 16;
 	q->aid = C16;
 	q->aidlen = 7;
+	q->ctr = 0x12A5FE;
 }
 
 static void
@@ -77,6 +78,8 @@ test_roundtrip_all_types(void **state)
 		}
 		if (keys_req_fields(t) & KF_MAC)
 			assert_int_equal(p.maclen, 16);
+		if (keys_req_fields(t) & KF_CTR)
+			assert_int_equal(p.ctr, 0x12A5FE);
 		if (keys_req_fields(t) & KF_SIGALG)
 			assert_int_equal(p.sigalg, KEYS_SIG_RSA_SHA256);
 		gp_wr_init(&w2, buf2, sizeof(buf2));
@@ -95,9 +98,13 @@ test_roundtrip_all_types(void **state)
 	}
 }
 
+#define HC8	1, 2, 3, 4, 5, 6, 7, 8
+#define KDD10	0, 1, 2, 3, 4, 5, 6, 7, 8, 9
+#define AID5	0xA0, 0x00, 0x00, 0x01, 0x51
+
 struct bad {
 	const char	*what;
-	uint8_t		 in[24];
+	uint8_t		 in[48];
 	size_t		 n;
 	int		 want;
 };
@@ -141,6 +148,25 @@ test_bad_inputs(void **state)
 		    0xAA, 17, 1, 2, 3, 4, 5, 6, 7 }, 15, KEYS_ERR_PROTO },
 		{ "role 8", { KEYS_REQ_IMPORT_PAIR, 1, 'a', 1, 8, 0, 1, 0x30 },
 		    8, KEYS_ERR_PROTO },
+		/* predict: label, ver, 3 i s, lv hc, KDD, counter, lv AID */
+		{ "predict ok", { KEYS_REQ_PREDICT, 1, 'a', 1, 3, 0x10, 8,
+		    8, HC8, KDD10, 0xFF, 0xFF, 0xFF, 5, AID5 }, 35, 0 },
+		{ "predict s = 12", { KEYS_REQ_PREDICT, 1, 'a', 1, 3, 0x10,
+		    12 }, 7, KEYS_ERR_PROTO },
+		{ "predict host challenge of 7", { KEYS_REQ_PREDICT, 1, 'a', 1,
+		    3, 0x10, 8, 7, 1, 2, 3, 4, 5, 6, 7, KDD10, 0, 0, 1, 5,
+		    AID5 }, 34, KEYS_ERR_PROTO },
+		{ "predict counter cut", { KEYS_REQ_PREDICT, 1, 'a', 1, 3,
+		    0x10, 8, 8, HC8, KDD10, 0x00, 0x01 }, 28, KEYS_ERR_PROTO },
+		{ "predict AID of 4", { KEYS_REQ_PREDICT, 1, 'a', 1, 3, 0x10, 8,
+		    8, HC8, KDD10, 0, 0, 1, 4, 0xA0, 0, 0, 1 }, 34,
+		    KEYS_ERR_PROTO },
+		{ "predict AID of 17", { KEYS_REQ_PREDICT, 1, 'a', 1, 3, 0x10,
+		    8, 8, HC8, KDD10, 0, 0, 1, 17, AID5, AID5, AID5, 1, 2 }, 47,
+		    KEYS_ERR_PROTO },
+		{ "predict AID length past data", { KEYS_REQ_PREDICT, 1, 'a', 1,
+		    3, 0x10, 8, 8, HC8, KDD10, 0, 0, 1, 9, AID5 }, 35,
+		    KEYS_ERR_PROTO },
 	};
 	struct keys_req q;
 	size_t i;
@@ -179,6 +205,16 @@ test_size_limits(void **state)
 	assert_int_equal(keys_req_encode(&q, &w), 0);
 	assert_int_equal(keys_req_parse(buf, w.len, &p), 0);
 	assert_int_equal(p.aidlen, 0);
+	/* the SCP03 counter is 3 bytes on the wire */
+	fill(&q, KEYS_REQ_PREDICT);
+	q.ctr = 0xFFFFFF;
+	gp_wr_init(&w, buf, sizeof(buf));
+	assert_int_equal(keys_req_encode(&q, &w), 0);
+	assert_int_equal(keys_req_parse(buf, w.len, &p), 0);
+	assert_int_equal(p.ctr, 0xFFFFFF);
+	q.ctr = 0x1000000;
+	gp_wr_init(&w, buf, sizeof(buf));
+	assert_int_equal(keys_req_encode(&q, &w), KEYS_ERR_INVAL);
 	fill(&q, KEYS_REQ_OPEN);
 	strcpy(q.label, "bad label");
 	gp_wr_init(&w, buf, sizeof(buf));

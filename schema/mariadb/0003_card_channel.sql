@@ -1,0 +1,13 @@
+-- 0003: what the card's ISD last answered INITIALIZE UPDATE with, after
+-- the channel was authenticated: key version, protocol, i and sequence
+-- counter. With SCP03 and a pseudo-random card challenge (i bit 10) the
+-- next answer is predictable from it, and tsmd pre-computes the whole
+-- authenticated script (docs/tsmd.md). No key value: counters only.
+CREATE TABLE card_channel (
+	card_id		BIGINT NOT NULL PRIMARY KEY,
+	kvn		INT NOT NULL,
+	scp		INT NOT NULL,
+	scp_i		INT NOT NULL,
+	seq		INT NOT NULL,
+	updated		BIGINT NOT NULL
+) ENGINE=InnoDB;

@@ -1,0 +1,132 @@
+/*
+ * The card's secure-channel record (card_channel, ops.h): written by a
+ * session end in the same transaction as the outcomes, replaced by the
+ * next one, dropped after a key rotation (scp 0), read back exactly, and
+ * never shared between cards. tsmd pre-computes sessions from it.
+ */
+#include <string.h>
+
+#include "store/ops.h"
+#include "suite.h"
+
+static int64_t
+card_id(struct tsm_store *s, const char *csn)
+{
+	struct tsm_card c;
+
+	assert_int_equal(tsm_store_card_get(s, csn, &c), 0);
+	return c.id;
+}
+
+/* A session on card id ending with ch (NULL: no channel news). */
+static int
+end_with(struct tsm_store *s, const char *sid, int64_t id, const char *csn,
+    const struct tsm_card_channel *ch)
+{
+	struct tsm_session_end e;
+
+	assert_int_equal(tsm_store_session_begin(s, sid, id, "kiosk-1", NULL,
+	    0), 0);
+	memset(&e, 0, sizeof(e));
+	e.sid = sid;
+	e.state = "done";
+	e.card_id = id;
+	e.csn = csn;
+	e.agent = "kiosk-1";
+	e.channel = ch;
+	return tsm_store_session_end(s, &e);
+}
+
+static void
+test_channel_roundtrip(void **state)
+{
+	struct tsm_card_channel in = { 0x30, 3, 0x70, 0xFFFFFE }, out;
+	struct tsm_store *s;
+	char url[512];
+	int64_t a, b;
+
+	(void)state;
+	s = suite_fresh(url, sizeof(url));
+	suite_cards(s, "C3", 2);
+	a = card_id(s, "C300000000");
+	b = card_id(s, "C300000001");
+	assert_int_equal(tsm_store_card_channel(s, a, &out),
+	    TSM_STORE_ERR_NOTFOUND);
+	assert_int_equal(end_with(s, "s1", a, "C300000000", &in), 0);
+	assert_int_equal(tsm_store_card_channel(s, a, &out), 0);
+	assert_int_equal(out.kvn, 0x30);
+	assert_int_equal(out.scp, 3);
+	assert_int_equal(out.i, 0x70);
+	assert_int_equal(out.seq, 0xFFFFFE);
+	/* Another card has none. */
+	assert_int_equal(tsm_store_card_channel(s, b, &out),
+	    TSM_STORE_ERR_NOTFOUND);
+	/* A session without channel news leaves the record alone. */
+	assert_int_equal(end_with(s, "s2", a, "C300000000", NULL), 0);
+	assert_int_equal(tsm_store_card_channel(s, a, &out), 0);
+	assert_int_equal(out.seq, 0xFFFFFE);
+	/* The next one replaces it: still one row. */
+	in.seq = 7;
+	in.kvn = 0x31;
+	assert_int_equal(end_with(s, "s3", a, "C300000000", &in), 0);
+	assert_int_equal(tsm_store_card_channel(s, a, &out), 0);
+	assert_int_equal(out.seq, 7);
+	assert_int_equal(out.kvn, 0x31);
+	assert_int_equal(suite_count(s, "SELECT COUNT(*) FROM card_channel"),
+	    1);
+	tsm_store_close(s);
+}
+
+static void
+test_channel_forget(void **state)
+{
+	struct tsm_card_channel in = { 0x30, 3, 0x70, 5 }, gone, out;
+	struct tsm_store *s;
+	char url[512];
+	int64_t a;
+
+	(void)state;
+	s = suite_fresh(url, sizeof(url));
+	suite_cards(s, "C4", 1);
+	a = card_id(s, "C400000000");
+	assert_int_equal(end_with(s, "s1", a, "C400000000", &in), 0);
+	/* After a key rotation: scp 0 drops the record. */
+	memset(&gone, 0, sizeof(gone));
+	assert_int_equal(end_with(s, "s2", a, "C400000000", &gone), 0);
+	assert_int_equal(tsm_store_card_channel(s, a, &out),
+	    TSM_STORE_ERR_NOTFOUND);
+	assert_int_equal(suite_count(s, "SELECT COUNT(*) FROM card_channel"),
+	    0);
+	tsm_store_close(s);
+}
+
+/* A row out of range (written by hand) is a database error, not a
+ * counter tsmd would trust. */
+static void
+test_channel_bad_row(void **state)
+{
+	struct tsm_card_channel out;
+	struct tsm_store *s;
+	char url[512], sql[256];
+	int64_t a;
+
+	(void)state;
+	s = suite_fresh(url, sizeof(url));
+	suite_cards(s, "C5", 1);
+	a = card_id(s, "C500000000");
+	snprintf(sql, sizeof(sql), "INSERT INTO card_channel (card_id, kvn, "
+	    "scp, scp_i, seq, updated) VALUES (%lld, 48, 3, 112, 16777216, 0)",
+	    (long long)a);
+	suite_raw(s, sql);
+	assert_int_equal(tsm_store_card_channel(s, a, &out),
+	    TSM_STORE_ERR_DB);
+	tsm_store_close(s);
+}
+
+const struct CMUnitTest suite_channel[] = {
+	cmocka_unit_test(test_channel_roundtrip),
+	cmocka_unit_test(test_channel_forget),
+	cmocka_unit_test(test_channel_bad_row),
+};
+const size_t suite_channel_n = sizeof(suite_channel) /
+    sizeof(suite_channel[0]);
