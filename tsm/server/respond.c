@@ -314,6 +314,7 @@ tsm_engine_store_end(struct tsm_worker *w, struct tsm_session *s,
 	e.ninst = nic;
 	if (channel_of(s, &e, &ch))
 		e.channel = &ch;
+	e.unsent = strcmp(state, "missed") == 0;
 	if (s->store_session &&
 	    (rc = tsm_store_session_end(w->store, &e)) != 0) {
 		/* Operations stay running: the next session reconciles. */

@@ -32,6 +32,12 @@ static const char sql_op_running[] =
 static const char sql_op_finish[] =
     "UPDATE operations SET state = ?, result = ?, updated = ?"
     " WHERE id = ? AND card_id = ? AND state IN ('running', 'uncertain')";
+/* The same for a script that never reached the card (a pre-computed
+ * one the card did not match): back to the queue, no attempt counted. */
+static const char sql_op_unsent[] =
+    "UPDATE operations SET state = 'queued', result = ?, updated = ?,"
+    " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END"
+    " WHERE id = ? AND card_id = ? AND state = 'running'";
 static const char sql_card_kdd[] =
     "SELECT csn FROM cards WHERE kdd = ? ORDER BY id LIMIT 2";
 static const char sql_card_contact[] =
@@ -539,8 +545,12 @@ end_op(struct tsm_store *s, const struct tsm_session_end *e,
 	v[2] = tsm_v_int(now);
 	v[3] = tsm_v_int(o->op_id);
 	v[4] = tsm_v_int(e->card_id);
-	if ((r = s->be->exec(s->db, sql_op_finish, v, 5, &changed,
-	    NULL)) != 0)
+	if (e->unsent && strcmp(o->state, "queued") == 0)
+		r = s->be->exec(s->db, sql_op_unsent, v + 1, 4, &changed,
+		    NULL);
+	else
+		r = s->be->exec(s->db, sql_op_finish, v, 5, &changed, NULL);
+	if (r != 0)
 		return r;
 	/* An abandoned session whose operation another session already
 	 * finished changes nothing: it must not audit an outcome either. */

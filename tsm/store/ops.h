@@ -146,6 +146,9 @@ struct tsm_session_end {
 	/* The channel the card authenticated in this session (NULL:
 	 * unchanged). */
 	const struct tsm_card_channel	*channel;
+	/* The script never reached the card: operations going back to
+	 * the queue do not count the attempt session_begin counted. */
+	int				 unsent;
 };
 int	tsm_store_session_end(struct tsm_store *,
 	    const struct tsm_session_end *);

@@ -123,7 +123,74 @@ test_channel_bad_row(void **state)
 	tsm_store_close(s);
 }
 
+/* A pre-computed script the card did not match: its operations go back
+ * to the queue without counting an attempt; a real outcome still moves
+ * them as before. */
+static void
+test_unsent_requeue(void **state)
+{
+	struct tsm_op_outcome oc = { 0, "queued", NULL };
+	struct tsm_session_end e;
+	struct tsm_store *s;
+	struct tsm_op op;
+	char url[512];
+	int64_t a, id;
+	int existed;
+
+	(void)state;
+	s = suite_fresh(url, sizeof(url));
+	suite_cards(s, "C6", 1);
+	a = card_id(s, "C600000000");
+	assert_int_equal(tsm_store_op_queue(s, "C600000000", "lock",
+	    "{\"aid\":\"A000000001\"}", "unsent-1", "test", &id,
+	    &existed), 0);
+	assert_int_equal(tsm_store_session_begin(s, "p1", a, "kiosk-1", &id,
+	    1), 0);
+	assert_int_equal(tsm_store_op_get(s, id, &op), 0);
+	assert_string_equal(op.state, "running");
+	assert_int_equal(op.attempts, 1);
+	tsm_op_clear(&op);
+	memset(&e, 0, sizeof(e));
+	oc.op_id = id;
+	e.sid = "p1";
+	e.state = "missed";
+	e.card_id = a;
+	e.csn = "C600000000";
+	e.agent = "kiosk-1";
+	e.ops = &oc;
+	e.nops = 1;
+	e.unsent = 1;
+	assert_int_equal(tsm_store_session_end(s, &e), 0);
+	assert_int_equal(tsm_store_op_get(s, id, &op), 0);
+	assert_string_equal(op.state, "queued");
+	assert_int_equal(op.attempts, 0);
+	tsm_op_clear(&op);
+	/* The next session runs it: one attempt, done. */
+	assert_int_equal(tsm_store_session_begin(s, "p1-2", a, "kiosk-1", &id,
+	    1), 0);
+	oc.state = "done";
+	e.sid = "p1-2";
+	e.state = "done";
+	e.unsent = 0;
+	assert_int_equal(tsm_store_session_end(s, &e), 0);
+	assert_int_equal(tsm_store_op_get(s, id, &op), 0);
+	assert_string_equal(op.state, "done");
+	assert_int_equal(op.attempts, 1);
+	tsm_op_clear(&op);
+	/* A late "unsent" writer cannot pull a finished operation back. */
+	e.sid = "p1";
+	e.state = "missed";
+	e.unsent = 1;
+	oc.state = "queued";
+	assert_int_equal(tsm_store_session_end(s, &e), 0);
+	assert_int_equal(tsm_store_op_get(s, id, &op), 0);
+	assert_string_equal(op.state, "done");
+	tsm_op_clear(&op);
+	tsm_store_close(s);
+}
+
 const struct CMUnitTest suite_channel[] = {
+	cmocka_unit_test(test_unsent_requeue),
 	cmocka_unit_test(test_channel_roundtrip),
 	cmocka_unit_test(test_channel_forget),
 	cmocka_unit_test(test_channel_bad_row),
