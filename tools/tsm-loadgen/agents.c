@@ -136,9 +136,11 @@ put_str(struct gp_wr *w, const char *s)
 	return gp_wr_put(w, s, strlen(s));
 }
 
-/* The request of docs/protocol/agent.md; sid "" for the first. */
+/* The request of docs/protocol/agent.md; sid "" for the first, which
+ * names the card when hint is not NULL. */
 static int
-build_req(struct ag_th *a, const char *sid, const char *status)
+build_req(struct ag_th *a, const char *sid, const char *status,
+    const char *hint)
 {
 	char head[768];
 	int n;
@@ -160,6 +162,9 @@ build_req(struct ag_th *a, const char *sid, const char *status)
 	    put_str(&a->req, "\r\nX-Admin-Script-Status: ") != 0 ||
 	    put_str(&a->req, status) != 0 ||
 	    put_str(&a->req, "\r\n") != 0)) ||
+	    (*sid == '\0' && hint != NULL &&
+	    (put_str(&a->req, "X-Admin-Card: ") != 0 ||
+	    put_str(&a->req, hint) != 0 || put_str(&a->req, "\r\n") != 0)) ||
 	    put_str(&a->req, "\r\n") != 0 ||
 	    gp_wr_put(&a->req, a->body.p, a->body.len) != 0)
 		return LG_ERR_NOMEM;
@@ -210,14 +215,14 @@ fail(struct ag_th *a, const struct lg_card *c, const char *fmt, ...)
 /* One exchange: returns the HTTP status, or an lg_err. */
 static int
 exchange(struct ag_th *a, unsigned k, const char *sid, const char *status,
-    struct agent_http_rsp *rsp)
+    const char *hint, struct agent_http_rsp *rsp)
 {
 	double t0;
 	int r;
 
 	if (a->ssl == NULL && (r = conn_open(a)) != 0)
 		return r;
-	if ((r = build_req(a, sid, status)) != 0)
+	if ((r = build_req(a, sid, status, hint)) != 0)
 		return r;
 	t0 = lg_now();
 	if ((r = lg_tls_write(a->ssl, a->req.p, a->req.len)) != 0 ||
@@ -232,7 +237,7 @@ exchange(struct ag_th *a, unsigned k, const char *sid, const char *status,
 	return rsp->status;
 }
 
-/* One install session with card c, to its 204; 0 or -1 (a->out.first_err). */
+/* One session with card c, to its 204; 0 or -1 (a->out.first_err). */
 static int
 session(struct ag_th *a, struct lg_card *c)
 {
@@ -249,7 +254,8 @@ session(struct ag_th *a, struct lg_card *c)
 		return fail(a, c, "card reset failed");
 	memset(&rsp, 0, sizeof(rsp));
 	for (k = 0; k < LG_EXCH_MAX; k++) {
-		if ((r = exchange(a, k, sid, status, &rsp)) < 0)
+		if ((r = exchange(a, k, sid, status, a->cfg->hint ? c->csn :
+		    NULL, &rsp)) < 0)
 			return fail(a, c, "exchange: error %d (%s)", r,
 			    lg_strerror(r));
 		if (r == 204)
@@ -264,7 +270,8 @@ session(struct ag_th *a, struct lg_card *c)
 			    agent_strerror(r));
 		status = agent_script_status_name(ex.status);
 	}
-	if (k == LG_EXCH_MAX || strncmp(rsp.result, "Installed ", 10) != 0)
+	if (k == LG_EXCH_MAX || strncmp(rsp.result, a->cfg->expect,
+	    strlen(a->cfg->expect)) != 0)
 		return fail(a, c, "%d exchanges, result \"%s\"", (int)k + 1,
 		    rsp.result);
 	a->out.ok++;

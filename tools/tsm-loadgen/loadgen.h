@@ -36,6 +36,8 @@ const char *lg_strerror(int);
 
 /* The cards' ISD master (KDF3, AES-128): a benchmark key, not a secret. */
 extern const uint8_t lg_master[16];
+/* The demo CAP's applet instance (tools/capgen: package AID ‖ 01). */
+#define LG_APPLET_AID	"D27600017754534D0101"
 
 /* ---- stats.c ---- */
 struct lg_lat {
@@ -119,6 +121,8 @@ struct lg_sess_cfg {
 	int		 reconnect;	/* 1: a new (resumed) TLS connection a session */
 	struct lg_card	*cards;
 	size_t		 ncards;
+	int		 hint;		/* 1: X-Admin-Card on the first POST */
+	const char	*expect;	/* result prefix ("Installed ") */
 };
 struct lg_sess {
 	size_t		 ok, failed;
