@@ -303,10 +303,36 @@ open_channel(struct tsm_worker *w, struct tsm_session *s, struct gp_wr *ea)
 		    r == KEYS_ERR_CARD_CHALLENGE ? TSM_ERR_AUTH : TSM_ERR_KEYS;
 		goto out;
 	}
-	r = tsm_engine_channel_auth(s, &ks, proto, i, ea);
+	if ((r = tsm_engine_channel_auth(s, &ks, proto, i, ea)) == 0)
+		s->iu_verified = 1;
  out:
 	keys_session_wipe(&ks);
 	return r;
+}
+
+/*
+ * A card with nothing to do still moved its counter with this
+ * INITIALIZE UPDATE: for an SCP03 card with a pseudo-random challenge
+ * the answer is verified (keyd and libgp, as for a channel; EXTERNAL
+ * AUTHENTICATE is built and dropped) so that the session end records
+ * the counter and the next session can be pre-computed.
+ */
+static void
+learn_counter(struct tsm_worker *w, struct tsm_session *s)
+{
+	uint8_t ea[64];
+	struct gp_wr eaw;
+	uint8_t i;
+	int proto;
+
+	if (!w->srv->cfg.precompute ||
+	    card_scp(s, &w->srv->cfg, &proto, &i) != 0 || proto != 3 ||
+	    !(i & GP_SCP03_I_PRAND))
+		return;
+	gp_wr_init(&eaw, ea, sizeof(ea));
+	if (open_channel(w, s, &eaw) != 0)
+		s->iu_verified = 0;
+	gp_wipe(ea, sizeof(ea));
 }
 
 static int
@@ -538,6 +564,7 @@ tsm_engine_identify(struct tsm_worker *w, struct tsm_session *s,
 	    "pending=%zu uncertain=%d read=%d", s->id, s->agent, s->csn,
 	    s->nops, uncertain, s->need_read);
 	if (s->nops == 0) {
+		learn_counter(w, s);
 		tsm_engine_finish(w, s, "done", r);
 		return;
 	}

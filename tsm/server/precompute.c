@@ -60,7 +60,7 @@ pre_reset(struct tsm_session *s)
 	s->nops = 0;
 	memset(&s->card, 0, sizeof(s->card));
 	s->have_card = s->store_session = s->need_read = 0;
-	s->auth_ok = s->scp_open = 0;
+	s->auth_ok = s->scp_open = s->iu_verified = 0;
 	s->installed = s->removed = s->changed = s->failed = 0;
 	s->have_card_lc = 0;
 	s->card_msg = NULL;
@@ -311,7 +311,8 @@ tsm_engine_pre_fallback(struct tsm_worker *w, struct tsm_session *s,
 	size_t i;
 	int uncertain;
 
-	atomic_fetch_add(&w->srv->metrics.precompute_misses, 1);
+	if (strcmp(status, "unexpected-response") == 0)
+		atomic_fetch_add(&w->srv->metrics.precompute_misses, 1);
 	tsm_log(TSM_LOG_INFO, "session.precompute_missed", "sid=%s csn=%s "
 	    "executed=%zu status=%s", s->id, s->csn, n, status);
 	/* Nothing after INITIALIZE UPDATE ran: back to the queue. */

@@ -235,7 +235,8 @@ outcome(const struct tsm_session *s, size_t i)
 
 /*
  * The channel the card authenticated in: its INITIALIZE UPDATE answer's
- * key version, protocol, i and counter. Only SCP03 with a pseudo-random
+ * key version, protocol, i and counter (also when the session had
+ * nothing to do: engine.c learn_counter). Only SCP03 with a pseudo-random
  * challenge is recorded: it is what the next session can be pre-computed
  * for. After a key rotation the new key set's counter is the card's own
  * business (a new set may start again at 0): the record is dropped
@@ -249,7 +250,9 @@ channel_of(const struct tsm_session *s, const struct tsm_session_end *e,
 	size_t want = GP_KDD_LEN + 3 + 2 * (size_t)s->scp.s + 3;
 
 	memset(ch, 0, sizeof(*ch));
-	if (!s->auth_ok)
+	/* A predicted answer is the card's only once it took EXTERNAL
+	 * AUTHENTICATE; a received one once its cryptogram verified. */
+	if (!(s->pre > 0 ? s->auth_ok : s->iu_verified))
 		return 0;
 	if (e->new_kvn > 0)
 		return 1;	/* forget */

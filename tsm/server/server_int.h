@@ -197,6 +197,7 @@ struct tsm_session {
 	 * INITIALIZE UPDATE answer. */
 	size_t		 pre;
 	int		 auth_ok;	/* the card took EXTERNAL AUTHENTICATE */
+	int		 iu_verified;	/* s->iu's cryptogram checked (keyd) */
 	/* Secure channel (session keys: wiped by gp_scp_free). */
 	struct gp_scp	 scp;
 	int		 scp_open;

@@ -151,6 +151,7 @@ read_rsp(SSL *ssl, struct trsp *r)
 		header(line, "X-Admin-Result", r->result, sizeof(r->result));
 		header(line, "X-Admin-Protocol", r->proto, sizeof(r->proto));
 		header(line, "Content-Type", r->ctype, sizeof(r->ctype));
+		header(line, "X-Admin-Card", r->card, sizeof(r->card));
 		header(line, "Content-Length", clen, sizeof(clen));
 	}
 	want = strtoul(clen, NULL, 10);
@@ -179,25 +180,46 @@ tconn_post_raw(struct tconn *c, const char *headers, const uint8_t *body,
 	return read_rsp(c->ssl, r);
 }
 
-int
-tconn_post(struct tconn *c, const char *sid, const char *status,
-    int resume, const uint8_t *body, size_t len, struct trsp *r)
+/* The protocol's request headers (docs/protocol/agent.md, Requests). */
+static void
+std_headers(const struct tconn *c, const char *hint, const char *sid,
+    const char *status, int resume, char *h, size_t cap)
 {
-	char h[1024];
-	int n;
+	size_t n;
 
-	n = snprintf(h, sizeof(h), "X-Admin-Protocol: "
+	snprintf(h, cap, "X-Admin-Protocol: "
 	    "globalplatform-remote-admin/1.0\r\n"
 	    "X-Admin-From: //tsm-agent/%s\r\n"
 	    "Content-Type: application/vnd.globalplatform."
 	    "card-content-mgt-response;version=1.0\r\n", c->agent);
+	n = strlen(h);
+	if (hint != NULL)
+		snprintf(h + n, cap - n, "X-Admin-Card: %s\r\n", hint);
+	n = strlen(h);
 	if (sid != NULL)
-		n += snprintf(h + n, sizeof(h) - (size_t)n, "X-Admin-Session: "
-		    "%s\r\nX-Admin-Script-Status: %s\r\n", sid, status);
+		snprintf(h + n, cap - n, "X-Admin-Session: %s\r\n"
+		    "X-Admin-Script-Status: %s\r\n", sid, status);
+	n = strlen(h);
 	if (resume)
-		snprintf(h + n, sizeof(h) - (size_t)n, "X-Admin-Resume: "
-		    "true\r\n");
+		snprintf(h + n, cap - n, "X-Admin-Resume: true\r\n");
+}
+
+int
+tconn_post_hint(struct tconn *c, const char *hint, const char *sid,
+    const char *status, int resume, const uint8_t *body, size_t len,
+    struct trsp *r)
+{
+	char h[1024];
+
+	std_headers(c, hint, sid, status, resume, h, sizeof(h));
 	return tconn_post_raw(c, h, body, len, r);
+}
+
+int
+tconn_post(struct tconn *c, const char *sid, const char *status,
+    int resume, const uint8_t *body, size_t len, struct trsp *r)
+{
+	return tconn_post_hint(c, NULL, sid, status, resume, body, len, r);
 }
 
 /* One command to the card with the 61xx and 6Cxx rules. */
@@ -240,24 +262,35 @@ card_cmd(struct tcard *card, const uint8_t *cmd, size_t n, uint8_t *rsp,
 	return -1;
 }
 
+/*
+ * The agent's run (docs/protocol/agent.md, Running a script): every
+ * command in order, stopping after a failing SW or after an R-APDU that
+ * is not the expected one (DF 20), or when the card is pulled (stop_after)
+ * or loses the power (cut).
+ */
 int
-tscript_run(struct tcard *card, const uint8_t *script, size_t len,
-    int stop_after, uint8_t **out, size_t *outlen, const char **status,
-    int *ran)
+tscript_exec(struct tcard *card, const uint8_t *script, size_t len,
+    struct trun *x, uint8_t **out, size_t *outlen)
 {
-	struct gp_span cmds[CMDS_MAX], raps[CMDS_MAX];
+	struct gp_span cmds[CMDS_MAX], expect[CMDS_MAX], raps[CMDS_MAX];
 	uint8_t (*rsp)[260];
 	struct gp_script_rsp sr;
 	struct gp_wr w;
 	size_t n = 0, i, rl;
 	uint16_t sw;
-	int r = -1;
+	int stop_after = x->stop_after, r = -1;
 
-	*status = "ok";
-	*ran = 0;
-	if (gp_script_decode(script, len, cmds, CMDS_MAX, &n) != 0 ||
+	x->status = "ok";
+	x->ran = 0;
+	x->ncmds = 0;
+	x->expects = 0;
+	x->mismatch = -1;
+	if (gp_script_decode_x(script, len, cmds, expect, CMDS_MAX, &n) != 0 ||
 	    (rsp = calloc(CMDS_MAX, sizeof(*rsp))) == NULL)
 		return -1;
+	x->ncmds = n;
+	for (i = 0; i < n; i++)
+		x->expects += expect[i].len > 0;
 	memset(&sr, 0, sizeof(sr));
 	sr.rapdus = raps;
 	sr.cap = CMDS_MAX;
@@ -266,15 +299,31 @@ tscript_run(struct tcard *card, const uint8_t *script, size_t len,
 		stop_after = (int)n + stop_after;
 	for (i = 0; i < n; i++) {
 		if (stop_after > 0 && (int)i == stop_after) {
-			*status = "card-removed";
+			x->status = "card-removed";
+			break;
+		}
+		if (x->cut >= 0 && (size_t)x->cut == i) {
+			/* The power goes while the card runs this one. */
+			sim_card_tear(card->sim, 1, x->cut_mode);
+			if (sim_card_transmit(card->sim, cmds[i].p, cmds[i].len,
+			    rsp[i], 258, &rl) != SIM_ERR_TORN)
+				goto out;
+			x->status = "card-removed";
 			break;
 		}
 		if (card_cmd(card, cmds[i].p, cmds[i].len, rsp[i], &rl) != 0)
 			goto out;
-		(*ran)++;
+		x->ran++;
 		raps[sr.n].p = rsp[i];
 		raps[sr.n].len = rl;
 		sr.n++;
+		if (expect[i].len > 0 && (expect[i].len != rl ||
+		    memcmp(expect[i].p, rsp[i], rl) != 0)) {
+			/* Not the card the script was computed for. */
+			x->status = "unexpected-response";
+			x->mismatch = (int)i;
+			break;
+		}
 		sw = (uint16_t)(rsp[i][rl - 2] << 8 | rsp[i][rl - 1]);
 		if (sw != 0x9000 && !gp_sw_warning(sw))
 			break;
@@ -293,43 +342,83 @@ tscript_run(struct tcard *card, const uint8_t *script, size_t len,
 }
 
 int
+tscript_run(struct tcard *card, const uint8_t *script, size_t len,
+    int stop_after, uint8_t **out, size_t *outlen, const char **status,
+    int *ran)
+{
+	struct trun x;
+	int r;
+
+	memset(&x, 0, sizeof(x));
+	x.stop_after = stop_after;
+	x.cut = -1;
+	r = tscript_exec(card, script, len, &x, out, outlen);
+	*status = x.status;
+	*ran = x.ran;
+	return r;
+}
+
+/* Keeps what script k (0-based) did, when there is room. */
+static void
+keep_run(const struct trun *x, int k, size_t *ncmds, size_t *expects,
+    int *ran, const char **statuses)
+{
+	if (k < 0 || k >= TSESS_SCRIPTS)
+		return;
+	ncmds[k] = x->ncmds;
+	expects[k] = x->expects;
+	ran[k] = x->ran;
+	statuses[k] = x->status;
+}
+
+int
 tsession_run(struct tconn *c, struct tcard *card, struct tsess *s)
 {
 	struct trsp r;
+	struct trun x;
 	uint8_t *body = NULL;
 	size_t blen = 0;
-	const char *status = "ok";
-	int ran, stop, rc = -1;
+	int rc = -1;
 
 	s->exchanges = 0;
-	s->result[0] = s->sid[0] = '\0';
+	s->result[0] = s->sid[0] = s->card[0] = '\0';
 	s->commands = 0;
+	s->scripts = 0;
+	memset(s->ncmds, 0, sizeof(s->ncmds));
+	memset(s->expects, 0, sizeof(s->expects));
+	memset(s->ran, 0, sizeof(s->ran));
+	memset(s->statuses, 0, sizeof(s->statuses));
 	if (sim_card_reset(card->sim) != 0 ||
-	    tconn_post(c, NULL, NULL, 0, NULL, 0, &r) != 0)
+	    tconn_post_hint(c, s->hint, NULL, NULL, 0, NULL, 0, &r) != 0)
 		return -1;
 	for (;;) {
 		s->exchanges++;
 		if (r.code == 204) {
 			snprintf(s->result, sizeof(s->result), "%s", r.result);
+			snprintf(s->card, sizeof(s->card), "%s", r.card);
 			rc = 0;
 			break;
 		}
 		if (r.code != 200 || r.sid[0] == '\0')
 			break;
 		snprintf(s->sid, sizeof(s->sid), "%s", r.sid);
-		stop = s->exchanges == 2 ? s->stop_after : 0;
+		memset(&x, 0, sizeof(x));
+		x.stop_after = s->exchanges == 2 ? s->stop_after : 0;
+		x.cut = -1;
 		free(body);
 		body = NULL;
-		if (tscript_run(card, r.body, r.len, stop, &body, &blen,
-		    &status, &ran) != 0)
+		if (tscript_exec(card, r.body, r.len, &x, &body, &blen) != 0)
 			break;
-		s->commands += ran;
+		keep_run(&x, s->scripts, s->ncmds, s->expects, s->ran,
+		    s->statuses);
+		s->scripts++;
+		s->commands += x.ran;
 		if (s->exchanges == 2 && s->drop_job) {
 			rc = 0;	/* the responses are lost with the link */
 			break;
 		}
 		trsp_clear(&r);
-		if (tconn_post(c, s->sid, status, 0, body, blen, &r) != 0)
+		if (tconn_post(c, s->sid, x.status, 0, body, blen, &r) != 0)
 			break;
 	}
 	trsp_clear(&r);
@@ -340,31 +429,27 @@ tsession_run(struct tconn *c, struct tcard *card, struct tsess *s)
 /* ---- Faults: split POSTs, dropped links, power cuts, step by step ---- */
 
 int
-tconn_send(struct tconn *c, const char *sid, const char *status,
-    int resume, const uint8_t *body, size_t len)
+tconn_send_hint(struct tconn *c, const char *hint, const char *sid,
+    const char *status, int resume, const uint8_t *body, size_t len)
 {
 	char h[1024], req[4096];
-	int n;
 
 	if (c->ssl == NULL)
 		return -1;
-	n = snprintf(h, sizeof(h), "X-Admin-Protocol: "
-	    "globalplatform-remote-admin/1.0\r\n"
-	    "X-Admin-From: //tsm-agent/%s\r\n"
-	    "Content-Type: application/vnd.globalplatform."
-	    "card-content-mgt-response;version=1.0\r\n", c->agent);
-	if (sid != NULL)
-		n += snprintf(h + n, sizeof(h) - (size_t)n, "X-Admin-Session: "
-		    "%s\r\nX-Admin-Script-Status: %s\r\n", sid, status);
-	if (resume)
-		snprintf(h + n, sizeof(h) - (size_t)n, "X-Admin-Resume: "
-		    "true\r\n");
+	std_headers(c, hint, sid, status, resume, h, sizeof(h));
 	snprintf(req, sizeof(req), "POST /gp/v1/admin HTTP/1.1\r\n"
 	    "Host: 127.0.0.1\r\n%sContent-Length: %zu\r\n\r\n", h, len);
 	if (write_all(c->ssl, req, strlen(req)) != 0 ||
 	    (len > 0 && write_all(c->ssl, body, len) != 0))
 		return -1;
 	return 0;
+}
+
+int
+tconn_send(struct tconn *c, const char *sid, const char *status,
+    int resume, const uint8_t *body, size_t len)
+{
+	return tconn_send_hint(c, NULL, sid, status, resume, body, len);
 }
 
 int
@@ -425,55 +510,16 @@ tscript_run_cut(struct tcard *card, const uint8_t *script, size_t len,
     int cut, int mode, uint8_t **out, size_t *outlen, const char **status,
     int *ran, size_t *ncmds)
 {
-	struct gp_span cmds[CMDS_MAX], raps[CMDS_MAX];
-	uint8_t (*rsp)[260];
-	struct gp_script_rsp sr;
-	struct gp_wr w;
-	size_t n = 0, i, rl;
-	uint16_t sw;
-	int r = -1;
+	struct trun x;
+	int r;
 
-	*status = "ok";
-	*ran = 0;
-	*ncmds = 0;
-	if (gp_script_decode(script, len, cmds, CMDS_MAX, &n) != 0 ||
-	    (rsp = calloc(CMDS_MAX, sizeof(*rsp))) == NULL)
-		return -1;
-	*ncmds = n;
-	memset(&sr, 0, sizeof(sr));
-	sr.rapdus = raps;
-	sr.cap = CMDS_MAX;
-	sr.bad_format = -1;
-	for (i = 0; i < n; i++) {
-		if (cut >= 0 && (size_t)cut == i) {
-			/* The power goes while the card runs this one. */
-			sim_card_tear(card->sim, 1, mode);
-			if (sim_card_transmit(card->sim, cmds[i].p, cmds[i].len,
-			    rsp[i], 258, &rl) != SIM_ERR_TORN)
-				goto out;
-			*status = "card-removed";
-			break;
-		}
-		if (card_cmd(card, cmds[i].p, cmds[i].len, rsp[i], &rl) != 0)
-			goto out;
-		(*ran)++;
-		raps[sr.n].p = rsp[i];
-		raps[sr.n].len = rl;
-		sr.n++;
-		sw = (uint16_t)(rsp[i][rl - 2] << 8 | rsp[i][rl - 1]);
-		if (sw != 0x9000 && !gp_sw_warning(sw))
-			break;
-	}
-	sr.executed = (unsigned)sr.n;
-	gp_wr_init_dyn(&w, BODY_MAX);
-	if (gp_script_rsp_encode(&sr, &w) != 0) {
-		gp_wr_free(&w);
-		goto out;
-	}
-	*out = gp_wr_steal(&w, outlen);
-	r = 0;
- out:
-	free(rsp);
+	memset(&x, 0, sizeof(x));
+	x.cut = cut;
+	x.cut_mode = mode;
+	r = tscript_exec(card, script, len, &x, out, outlen);
+	*status = x.status;
+	*ran = x.ran;
+	*ncmds = x.ncmds;
 	return r;
 }
 
@@ -493,7 +539,8 @@ tstep_send(struct tconn *c, struct tstep *st, int resume)
 	if (st->done)
 		return -1;
 	if (st->exchanges == 0)
-		return tconn_send(c, NULL, NULL, resume, NULL, 0);
+		return tconn_send_hint(c, st->hint, NULL, NULL, resume, NULL,
+		    0);
 	return tconn_send(c, st->sid, st->status, resume, st->body, st->blen);
 }
 
@@ -501,9 +548,10 @@ int
 tstep_recv(struct tconn *c, struct tstep *st)
 {
 	struct trsp r;
+	struct trun x;
 	uint8_t *body = NULL;
-	size_t blen = 0, n = 0;
-	int ran, cut, rc = -1;
+	size_t blen = 0;
+	int rc = -1;
 
 	if (tconn_recv(c, &r) != 0)
 		goto out;
@@ -516,15 +564,18 @@ tstep_recv(struct tconn *c, struct tstep *st)
 	if (r.code == 204) {
 		st->done = 1;
 		snprintf(st->result, sizeof(st->result), "%s", r.result);
+		snprintf(st->csn, sizeof(st->csn), "%s", r.card);
 		rc = 0;
 		goto out;
 	}
-	cut = st->cut_script == st->scripts + 1 ? st->cut_index : -1;
-	if (tscript_run_cut(st->card, r.body, r.len, cut, st->cut_mode,
-	    &body, &blen, &st->status, &ran, &n) != 0)
+	memset(&x, 0, sizeof(x));
+	x.cut = st->cut_script == st->scripts + 1 ? st->cut_index : -1;
+	x.cut_mode = st->cut_mode;
+	if (tscript_exec(st->card, r.body, r.len, &x, &body, &blen) != 0)
 		goto out;
-	if (st->scripts < (int)(sizeof(st->ncmds) / sizeof(st->ncmds[0])))
-		st->ncmds[st->scripts] = n;
+	st->status = x.status;
+	keep_run(&x, st->scripts, st->ncmds, st->expects, st->ran,
+	    st->statuses);
 	st->scripts++;
 	st->cut |= strcmp(st->status, "card-removed") == 0;
 	free(st->body);

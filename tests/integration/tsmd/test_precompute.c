@@ -1,0 +1,1233 @@
+/*
+ * Pre-computed sessions end to end (tsm/server/precompute.c): an agent
+ * that names its card (X-Admin-Card, the CSN a 204 gave it) gets the whole
+ * job in exchange 1 when the store knows the card's SCP03 sequence counter
+ * (card_channel), with INITIALIZE UPDATE's expected answer (libgp script
+ * tag DF 20) so that EXTERNAL AUTHENTICATE never reaches a card that
+ * answered otherwise. Covered: the 2-exchange session after a normal
+ * one; hints that cannot be pre-computed for (no channel record yet, an
+ * unknown card, nothing to do); a card found by its KDD; a key rotation
+ * (the record is dropped, then learnt again for the new key set); a card
+ * whose counter moved outside tsmd (the script stops at INITIALIZE
+ * UPDATE, the card never sees EXTERNAL AUTHENTICATE nor counts a failed
+ * authentication, the operation runs once in the 3-exchange fallback, and
+ * the next session is pre-computed again); a hint naming another known
+ * card (its operation goes back to the queue); malformed hints (ignored);
+ * the power cut at every command of a pre-computed script, and the link
+ * lost after it ran, each settled at the next contact.
+ *
+ * The card's registry (read by the test over its own channel) is checked
+ * against the store's instances at the end of each case. The test's own
+ * channel is an INITIALIZE UPDATE too: it moves the card's counter, so it
+ * comes after the last hinted session expected to be pre-computed.
+ */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "client.h"
+#include "gp/scp.h"
+#include "keys.h"
+#include "store/ops.h"
+#include "tsmd_env.h"
+
+#define DEMO_APP	"D27600017754534D0101"
+#define LOCKED		DEMO_APP ":locked"
+#define SELECTABLE	DEMO_APP ":selectable"
+
+#define S_INSTALLED	"Installed 1 application."
+#define S_UPDATED	"Updated 1 application."
+#define S_UP_TO_DATE	"Your card is up to date."
+#define S_TOO_EARLY	"Your card was removed too early. Please present " \
+			"it again."
+#define S_UNREADABLE	"Your card could not be read. Please present it " \
+			"again."
+
+#define M_PRE		"tsmd_precomputed_total"
+#define M_MISS		"tsmd_precompute_misses_total"
+#define M_REQUEUED	"tsmd_operations_requeued_total"
+
+/* Commands of a pre-computed script before the job: SELECT, GET DATA,
+ * INITIALIZE UPDATE (with its DF 20), then EXTERNAL AUTHENTICATE. */
+#define P_IU		2
+#define P_EA		3
+#define PRE		3
+
+static struct tsmd_env env;
+static char demo[256], agent1[256];
+static size_t nidem;
+
+static int
+setup(void **state)
+{
+	(void)state;
+	if (tenv_start(&env) != 0)
+		return -1;
+	snprintf(demo, sizeof(demo), "%s/demo.cap", env.dir);
+	snprintf(agent1, sizeof(agent1), "%s/kiosk-1", env.dir);
+	return tenv_tsmctl(&env, NULL, 0, "cap demo %s", demo) == 0 ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	return tenv_stop(&env);
+}
+
+static void
+connect1(struct tconn *c)
+{
+	assert_int_equal(tconn_open(c, env.port, agent1, agent1, "kiosk-1", 0,
+	    0), 0);
+}
+
+/* Queues an operation; a unique idempotency key, so that the same lock
+ * can be queued again later. */
+static int64_t
+queue(const char *csn, const char *fmt, ...)
+{
+	char what[600], out[512];
+	long long id = 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	assert_int_equal(tenv_tsmctl(&env, out, sizeof(out), "op queue "
+	    "--card %s %s --idem pre-%zu", csn, what, nidem++), 0);
+	assert_int_equal(sscanf(out, "op %lld", &id), 1);
+	return id;
+}
+
+static void
+assert_op(int64_t id, const char *state)
+{
+	char st[32];
+
+	assert_int_equal(tenv_op_state(&env, id, st, sizeof(st)), 0);
+	if (strcmp(st, state) != 0)
+		fprintf(stderr, "op %lld is %s, wanted %s\n", (long long)id,
+		    st, state);
+	assert_string_equal(st, state);
+}
+
+/* The states the op.result audit records give an operation, in order. */
+static void
+op_audit(int64_t id, char *out, size_t cap)
+{
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	long long op;
+	char st[16];
+	const char *d;
+
+	out[0] = '\0';
+	assert_int_equal(strncmp(env.db, "sqlite:", 7), 0);
+	assert_int_equal(sqlite3_open_v2(env.db + 7, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT detail FROM audit_log "
+	    "WHERE action = 'op.result' ORDER BY seq", -1, &q, NULL),
+	    SQLITE_OK);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		d = (const char *)sqlite3_column_text(q, 0);
+		if (d == NULL || sscanf(d, "{\"op\":%lld,\"state\":\"%15[a-z]",
+		    &op, st) != 2 || op != id)
+			continue;
+		snprintf(out + strlen(out), cap - strlen(out), "%s%s",
+		    out[0] ? "," : "", st);
+	}
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
+/* Done exactly once: state done, one "done" audit record, the last. */
+static void
+assert_done_once(int64_t id)
+{
+	char a[1024];
+	const char *p;
+
+	assert_op(id, "done");
+	op_audit(id, a, sizeof(a));
+	p = strstr(a, "done");
+	if (p == NULL || strcmp(p, "done") != 0) {
+		fprintf(stderr, "op %lld audit: %s\n", (long long)id, a);
+		fail();
+	}
+}
+
+/* Card registry and store instances agree, and are exactly want. */
+static void
+assert_agree(struct tcard *card, const char *want)
+{
+	char reg[1024], st[1024], why[128];
+
+	assert_int_equal(tcard_registry(card, reg, sizeof(reg)), 0);
+	assert_int_equal(tenv_store_instances(&env, card->csn, st,
+	    sizeof(st)), 0);
+	assert_string_equal(reg, want);
+	assert_string_equal(st, want);
+	assert_int_equal(sim_card_check(card->sim, why, sizeof(why)), 0);
+}
+
+/* GET on the plain metrics listener. */
+static int
+http_get(int port, const char *path, char *out, size_t cap)
+{
+	struct sockaddr_in sa;
+	char req[256];
+	size_t n = 0;
+	ssize_t k;
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return -1;
+	}
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n"
+	    "Connection: close\r\n\r\n", path);
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+		close(fd);
+		return -1;
+	}
+	while (n + 1 < cap && (k = read(fd, out + n, cap - 1 - n)) > 0)
+		n += (size_t)k;
+	out[n] = '\0';
+	close(fd);
+	return 0;
+}
+
+static unsigned long long
+metric(const char *name)
+{
+	char out[32768], key[128];
+	const char *p;
+	unsigned long long v = 0;
+
+	assert_int_equal(http_get(env.mport, "/metrics", out, sizeof(out)), 0);
+	snprintf(key, sizeof(key), "\n%s ", name);
+	if ((p = strstr(out, key)) == NULL)
+		fprintf(stderr, "metrics: no %s\n", name);
+	assert_non_null(p);
+	assert_int_equal(sscanf(p + strlen(key), "%llu", &v), 1);
+	return v;
+}
+
+struct counters {
+	unsigned long long pre, miss, requeued;
+};
+
+static void
+counters(struct counters *k)
+{
+	k->pre = metric(M_PRE);
+	k->miss = metric(M_MISS);
+	k->requeued = metric(M_REQUEUED);
+}
+
+/* The metrics moved by exactly these amounts since k (-1: any). */
+static void
+assert_moved(const struct counters *k, int pre, int miss, int requeued)
+{
+	struct counters now;
+
+	counters(&now);
+	if (pre >= 0)
+		assert_int_equal(now.pre - k->pre, (unsigned)pre);
+	if (miss >= 0)
+		assert_int_equal(now.miss - k->miss, (unsigned)miss);
+	if (requeued >= 0)
+		assert_int_equal(now.requeued - k->requeued,
+		    (unsigned)requeued);
+}
+
+/* The unwrapped commands the card ran in a secure channel (libcardsim's
+ * tap): one job's worth of INS and P1. */
+struct tap {
+	unsigned	 set_status;		/* F0 */
+	unsigned	 install_load;		/* E6 P1 02 */
+	unsigned	 install_app;		/* E6 P1 0C */
+	unsigned	 load;			/* E8 */
+	uint8_t		 ins[128];		/* every command, in order */
+	size_t		 n;
+};
+
+static void
+tap_fn(void *arg, const uint8_t *cmd, size_t n)
+{
+	struct tap *t = arg;
+
+	if (n < 4)
+		return;
+	if (t->n < sizeof(t->ins))
+		t->ins[t->n++] = cmd[1];
+	switch (cmd[1]) {
+	case 0xF0:
+		t->set_status++;
+		break;
+	case 0xE6:
+		if (cmd[2] == 0x02)
+			t->install_load++;
+		else if (cmd[2] & 0x04)
+			t->install_app++;
+		break;
+	case 0xE8:
+		t->load++;
+		break;
+	}
+}
+
+/*
+ * A test card with a state file, so that the test can read what the
+ * card itself keeps: its key set's sequence counter and failed
+ * authentications (libcardsim blocks the key set after too many).
+ */
+struct pcard {
+	struct tcard	 c;
+	char		 path[300];
+	struct tap	 tap;
+	int		 kvn;		/* its ISD key set's version */
+};
+
+static void
+pcard_new(struct pcard *p, unsigned n)
+{
+	struct sim_opts so;
+	struct sim_keys k;
+
+	memset(p, 0, sizeof(*p));
+	assert_int_equal(tcard_new(&env, n, 1, NULL, &p->c), 0);
+	snprintf(p->path, sizeof(p->path), "%s/pcard-%u.json", env.dir, n);
+	unlink(p->path);
+	memset(&so, 0, sizeof(so));
+	memset(&k, 0, sizeof(k));
+	so.state_path = p->path;
+	/* The same card as tcard_new's, now with its image on disk. */
+	k.proto = 3;
+	k.i = 0x70;
+	k.s = 8;
+	k.kvn = ENV_KVN;
+	k.enc = p->c.ks.enc;
+	k.mac = p->c.ks.mac;
+	k.dek = p->c.ks.dek;
+	k.len = 16;
+	k.kdd = p->c.kdd;
+	k.seq = 1;
+	sim_card_free(p->c.sim);
+	assert_int_equal(sim_card_open_keys(&so, &k, &p->c.sim), 0);
+	sim_card_tap(p->c.sim, tap_fn, &p->tap);
+	p->kvn = ENV_KVN;
+}
+
+static void
+pcard_free(struct pcard *p)
+{
+	sim_card_tap(p->c.sim, NULL, NULL);
+	tcard_free(&p->c);
+	unlink(p->path);
+}
+
+static unsigned long
+json_num(const char *p, const char *name)
+{
+	char key[32];
+	const char *q;
+
+	snprintf(key, sizeof(key), "\"%s\"", name);
+	assert_non_null(q = strstr(p, key));
+	q += strlen(key);
+	while (*q == ':' || *q == ' ' || *q == '\t' || *q == '\n')
+		q++;
+	return strtoul(q, NULL, 10);
+}
+
+/* The ISD key set's counter and failed authentications, as committed. */
+static void
+card_keyset(const struct pcard *p, unsigned long *seq, unsigned long *fails)
+{
+	char *buf;
+	const char *q;
+	FILE *f;
+	size_t len;
+
+	assert_non_null(f = fopen(p->path, "r"));
+	assert_non_null(buf = calloc(1, 256 * 1024));
+	len = fread(buf, 1, 256 * 1024 - 1, f);
+	fclose(f);
+	assert_true(len > 0);
+	/* The key set of version p->kvn. */
+	assert_non_null(q = strstr(buf, "\"keysets\""));
+	for (;;) {
+		assert_non_null(q = strstr(q + 1, "\"kvn\""));
+		if (json_num(q, "kvn") == (unsigned long)p->kvn)
+			break;
+	}
+	*seq = json_num(q, "seq");
+	*fails = json_num(q, "fails");
+	free(buf);
+}
+
+/* The store's record of the card's channel agrees with the card: key
+ * version, SCP03 i=70 and the counter of the last INITIALIZE UPDATE. */
+static void
+assert_channel_known(const struct pcard *p)
+{
+	struct tsm_store *s;
+	struct tsm_card k;
+	struct tsm_card_channel ch;
+	unsigned long seq, fails;
+
+	assert_int_equal(tsm_store_open(&s, env.db, NULL), 0);
+	assert_int_equal(tsm_store_card_get(s, p->c.csn, &k), 0);
+	assert_int_equal(tsm_store_card_channel(s, k.id, &ch), 0);
+	tsm_store_close(s);
+	card_keyset(p, &seq, &fails);
+	assert_int_equal(ch.kvn, p->kvn);
+	assert_int_equal(ch.scp, 3);
+	assert_int_equal(ch.i, 0x70);
+	assert_int_equal(ch.seq, seq);
+}
+
+static void
+assert_no_channel(const char *csn)
+{
+	struct tsm_store *s;
+	struct tsm_card k;
+	struct tsm_card_channel ch;
+
+	assert_int_equal(tsm_store_open(&s, env.db, NULL), 0);
+	assert_int_equal(tsm_store_card_get(s, csn, &k), 0);
+	assert_int_equal(tsm_store_card_channel(s, k.id, &ch),
+	    TSM_STORE_ERR_NOTFOUND);
+	tsm_store_close(s);
+}
+
+static unsigned long
+card_napdu(const struct pcard *p)
+{
+	struct sim_stats st;
+
+	sim_card_stats(p->c.sim, &st);
+	return st.napdu;
+}
+
+/*
+ * One INITIALIZE UPDATE outside tsmd (another terminal, the issuer's own
+ * tool...): the card's counter moves on; no channel is opened.
+ */
+static void
+iu_elsewhere(struct pcard *p)
+{
+	static const uint8_t sel[] = { 0x00, 0xA4, 0x04, 0x00, 0x08, 0xA0,
+	    0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00, 0x00 };
+	uint8_t hc[8] = { 0xC0, 0xFF, 0xEE, 0, 1, 2, 3, 4 }, buf[64];
+	uint8_t rsp[300];
+	struct gp_scp scp;
+	struct gp_wr w;
+	unsigned long seq0, seq1, f0, f1;
+	size_t rl;
+
+	card_keyset(p, &seq0, &f0);
+	memset(&scp, 0, sizeof(scp));
+	assert_int_equal(sim_card_reset(p->c.sim), 0);
+	assert_int_equal(sim_card_transmit(p->c.sim, sel, sizeof(sel), rsp,
+	    sizeof(rsp), &rl), 0);
+	assert_int_equal(rsp[rl - 2] << 8 | rsp[rl - 1], 0x9000);
+	gp_wr_init(&w, buf, sizeof(buf));
+	assert_int_equal(gp_scp_host_init(&scp, 3, 0x70, 8, 0, hc, &w), 0);
+	assert_int_equal(sim_card_transmit(p->c.sim, w.p, w.len, rsp,
+	    sizeof(rsp), &rl), 0);
+	assert_int_equal(rsp[rl - 2] << 8 | rsp[rl - 1], 0x9000);
+	gp_scp_free(&scp);
+	assert_int_equal(sim_card_reset(p->c.sim), 0);
+	card_keyset(p, &seq1, &f1);
+	assert_int_equal(seq1, seq0 + 1);
+	assert_int_equal(f1, f0);
+}
+
+/* A whole session; hint NULL: none (copied first: it may be s->card). */
+static void
+run(struct tconn *c, struct tcard *card, const char *hint, struct tsess *s)
+{
+	char h[64];
+
+	if (hint != NULL)
+		snprintf(h, sizeof(h), "%s", hint);
+	memset(s, 0, sizeof(*s));
+	s->hint = hint != NULL ? h : NULL;
+	assert_int_equal(tsession_run(c, card, s), 0);
+	s->hint = NULL;		/* h goes out of scope */
+}
+
+/* A session without a hint: discovery first, its exchanges and sentence,
+ * and the 204 names the card. */
+static void
+plain(struct tconn *c, struct tcard *card, int exchanges,
+    const char *result)
+{
+	struct tsess s;
+
+	run(c, card, NULL, &s);
+	if (s.exchanges != exchanges || strcmp(s.result, result) != 0)
+		fprintf(stderr, "plain: %d exchanges \"%s\", wanted %d "
+		    "\"%s\"\n", s.exchanges, s.result, exchanges, result);
+	assert_string_equal(s.result, result);
+	assert_int_equal(s.exchanges, exchanges);
+	assert_int_equal(s.expects[0], 0);
+	assert_int_equal(s.ncmds[0], 3);
+	assert_string_equal(s.card, card->csn);
+}
+
+/*
+ * A session with the card's own hint that must be pre-computed: two
+ * exchanges, one script carrying the expected answer of INITIALIZE
+ * UPDATE (and nothing else), run whole.
+ */
+static void
+precomputed(struct tconn *c, struct tcard *card, const char *result)
+{
+	struct tsess s;
+
+	run(c, card, card->csn, &s);
+	if (s.exchanges != 2)
+		fprintf(stderr, "precomputed: %d exchanges \"%s\" (script 1: "
+		    "%zu commands, %d ran, %s)\n", s.exchanges, s.result,
+		    s.ncmds[0], s.ran[0], s.statuses[0] ? s.statuses[0] :
+		    "-");
+	assert_int_equal(s.exchanges, 2);
+	assert_int_equal(s.scripts, 1);
+	assert_string_equal(s.result, result);
+	assert_int_equal(s.expects[0], 1);
+	assert_true(s.ncmds[0] > PRE + 1);
+	assert_int_equal(s.ran[0], (int)s.ncmds[0]);
+	assert_string_equal(s.statuses[0], "ok");
+	assert_string_equal(s.card, card->csn);
+}
+
+/* ---- (a) the pre-computed session ----------------------------------- */
+
+/*
+ * A fresh card's first session is the normal one (3 exchanges) and its
+ * 204 names the card; the next operation, with that name as the hint,
+ * takes 2 exchanges: the card saw the lock once, the store and the card
+ * agree.
+ */
+static void
+test_precompute_after_first_session(void **state)
+{
+	struct tconn c;
+	struct pcard p;
+	struct counters k;
+	struct tsess s;
+	unsigned long seq, fails;
+	int64_t ins, lock;
+
+	(void)state;
+	connect1(&c);
+	pcard_new(&p, 0x51);
+	ins = queue(p.c.csn, "install %s", demo);
+	counters(&k);
+	plain(&c, &p.c, 3, S_INSTALLED);
+	assert_done_once(ins);
+	assert_int_equal(p.tap.install_app, 1);
+	assert_moved(&k, 0, 0, 0);
+	lock = queue(p.c.csn, "lock %s", DEMO_APP);
+	counters(&k);
+	p.tap.set_status = 0;
+	precomputed(&c, &p.c, S_UPDATED);
+	assert_moved(&k, 1, 0, 0);
+	assert_done_once(lock);
+	assert_int_equal(p.tap.set_status, 1);
+	/* The channel the card opened authenticated at once. */
+	card_keyset(&p, &seq, &fails);
+	assert_int_equal(fails, 0);
+	assert_channel_known(&p);
+	assert_agree(&p.c, LOCKED);
+	/* Nothing to do: discovery as ever (nothing to pre-compute). */
+	counters(&k);
+	run(&c, &p.c, p.c.csn, &s);
+	assert_int_equal(s.exchanges, 2);
+	assert_string_equal(s.result, S_UP_TO_DATE);
+	assert_int_equal(s.expects[0], 0);
+	assert_int_equal(s.ncmds[0], 3);
+	assert_string_equal(s.card, p.c.csn);
+	assert_moved(&k, 0, 0, 0);
+	/* That session's INITIALIZE UPDATE moved the counter; tsmd verified
+	 * the answer and recorded it, so the next job is pre-computed. */
+	assert_channel_known(&p);
+	card_keyset(&p, &seq, &fails);
+	assert_int_equal(fails, 0);
+	lock = queue(p.c.csn, "unlock %s", DEMO_APP);
+	counters(&k);
+	precomputed(&c, &p.c, S_UPDATED);
+	assert_moved(&k, 1, 0, 0);
+	assert_done_once(lock);
+	tconn_close(&c);
+	pcard_free(&p);
+}
+
+/*
+ * A hint for a card the store has no channel record of (never
+ * authenticated), and for a card the store does not know: discovery.
+ */
+static void
+test_precompute_not_eligible(void **state)
+{
+	struct tconn c;
+	struct pcard p;
+	struct tcard stranger;
+	struct counters k;
+	struct tsess s;
+	int64_t lock;
+
+	(void)state;
+	connect1(&c);
+	pcard_new(&p, 0x52);
+	queue(p.c.csn, "install %s", demo);
+	assert_no_channel(p.c.csn);
+	counters(&k);
+	run(&c, &p.c, p.c.csn, &s);	/* no card_channel row yet */
+	assert_int_equal(s.exchanges, 3);
+	assert_string_equal(s.result, S_INSTALLED);
+	assert_int_equal(s.expects[0], 0);
+	assert_int_equal(s.ncmds[0], 3);
+	assert_string_equal(s.card, p.c.csn);
+	assert_moved(&k, 0, 0, 0);
+	/* Now it has one. */
+	assert_channel_known(&p);
+	lock = queue(p.c.csn, "lock %s", DEMO_APP);
+	precomputed(&c, &p.c, S_UPDATED);
+	assert_done_once(lock);
+	/* A card unknown to the store, hinted as itself. */
+	assert_int_equal(tcard_new(&env, 0x53, 0, NULL, &stranger), 0);
+	counters(&k);
+	run(&c, &stranger, stranger.csn, &s);
+	assert_int_equal(s.exchanges, 2);
+	assert_string_equal(s.result, "This card is not managed by this "
+	    "service.");
+	assert_int_equal(s.expects[0], 0);
+	assert_string_equal(s.card, "");
+	assert_moved(&k, 0, 0, 0);
+	tcard_free(&stranger);
+	assert_agree(&p.c, LOCKED);
+	tconn_close(&c);
+	pcard_free(&p);
+}
+
+/*
+ * A card imported under a CSN that is not its CPLC's is found by its KDD;
+ * the 204 names it by the store's CSN, and that name, given back as the
+ * hint, is pre-computed for.
+ */
+static void
+test_precompute_found_by_kdd(void **state)
+{
+	static const char csn[] = "0123456789ABCDEF0123";
+	struct tconn c;
+	struct tcard card;
+	struct counters k;
+	struct tsess s;
+	int64_t ins, lock;
+
+	(void)state;
+	connect1(&c);
+	assert_int_equal(tcard_new(&env, 0x57, 1, csn, &card), 0);
+	assert_string_equal(card.csn, csn);
+	ins = queue(csn, "install %s", demo);
+	run(&c, &card, NULL, &s);
+	assert_int_equal(s.exchanges, 3);
+	assert_string_equal(s.result, S_INSTALLED);
+	assert_string_equal(s.card, csn);
+	assert_done_once(ins);
+	lock = queue(csn, "lock %s", DEMO_APP);
+	counters(&k);
+	run(&c, &card, s.card, &s);	/* the name the 204 gave */
+	assert_int_equal(s.exchanges, 2);
+	assert_string_equal(s.result, S_UPDATED);
+	assert_int_equal(s.expects[0], 1);
+	assert_string_equal(s.card, csn);
+	assert_moved(&k, 1, 0, 0);
+	assert_done_once(lock);
+	assert_agree(&card, LOCKED);
+	tconn_close(&c);
+	tcard_free(&card);
+}
+
+/*
+ * A key rotation in a pre-computed session: the card's new key set keeps
+ * a counter of its own, so the store forgets the channel; the next
+ * session is a normal one (which records the new key set's counter) and
+ * the one after is pre-computed with the issuer keys.
+ */
+static void
+test_precompute_rotation(void **state)
+{
+	static const uint8_t issuer[16] = { 0x49, 0x53, 0x53, 0x55, 0x45,
+	    0x52, 0x2D, 0x4D, 0x41, 0x53, 0x54, 0x45, 0x52, 0x2D, 0x30,
+	    0x31 };
+	struct keys_client kc;
+	struct tconn c;
+	struct pcard p;
+	struct counters k;
+	struct tsess s;
+	struct tsm_store *st;
+	struct tsm_card card;
+	int64_t rot, lock, unlock;
+	int kvn = -1, r;
+
+	(void)state;
+	keys_init(&kc, env.keyd.sock, 5000);
+	r = env_import(&kc, "isd", 0x31, KEYS_ROLE_MASTER, GP_DIV_KDF3,
+	    KEYS_ALG_AES, issuer, sizeof(issuer));
+	keys_close(&kc);
+	assert_int_equal(r, 0);
+	connect1(&c);
+	pcard_new(&p, 0x59);
+	queue(p.c.csn, "install %s", demo);
+	plain(&c, &p.c, 3, S_INSTALLED);
+	assert_channel_known(&p);
+	rot = queue(p.c.csn, "rotate --version 49");
+	counters(&k);
+	precomputed(&c, &p.c, "Your card's security was updated.");
+	assert_moved(&k, 1, 0, 0);
+	assert_done_once(rot);
+	assert_int_equal(tsm_store_open(&st, env.db, NULL), 0);
+	assert_int_equal(tsm_store_card_get(st, p.c.csn, &card), 0);
+	assert_int_equal(tsm_store_card_kvn(st, card.id, &kvn, NULL), 0);
+	tsm_store_close(st);
+	assert_int_equal(kvn, 0x31);
+	assert_no_channel(p.c.csn);
+	p.kvn = 0x31;
+	/* No record: a normal session, which makes one. */
+	lock = queue(p.c.csn, "lock %s", DEMO_APP);
+	counters(&k);
+	run(&c, &p.c, p.c.csn, &s);
+	assert_int_equal(s.exchanges, 3);
+	assert_string_equal(s.result, S_UPDATED);
+	assert_int_equal(s.expects[0], 0);
+	assert_moved(&k, 0, 0, 0);
+	assert_done_once(lock);
+	assert_channel_known(&p);
+	unlock = queue(p.c.csn, "unlock %s", DEMO_APP);
+	counters(&k);
+	precomputed(&c, &p.c, S_UPDATED);
+	assert_moved(&k, 1, 0, 0);
+	assert_done_once(unlock);
+	assert_int_equal(p.tap.set_status, 2);
+	/* The test's own channel now needs the issuer keys. */
+	gp_keyset_wipe(&p.c.ks);
+	assert_int_equal(gp_keyset_diversify(&p.c.ks, GP_DIV_KDF3, issuer,
+	    sizeof(issuer), p.c.kdd), 0);
+	assert_agree(&p.c, SELECTABLE);
+	tconn_close(&c);
+	pcard_free(&p);
+}
+
+/* ---- (b) the card's counter moved ----------------------------------- */
+
+/*
+ * Someone ran INITIALIZE UPDATE on the card outside tsmd: the prediction
+ * is one behind. The card answers INITIALIZE UPDATE otherwise, the
+ * script stops there (unexpected-response): EXTERNAL AUTHENTICATE never
+ * reaches the card, whose failed-authentication count stays 0. tsmd
+ * falls back (3 exchanges), the lock runs once; the next session is
+ * pre-computed again.
+ */
+static void
+test_precompute_counter_moved(void **state)
+{
+	struct tconn c;
+	struct pcard p;
+	struct counters k;
+	struct tstep st;
+	unsigned long seq0, seq1, fails, n0;
+	int64_t lock, unlock;
+
+	(void)state;
+	connect1(&c);
+	pcard_new(&p, 0x54);
+	queue(p.c.csn, "install %s", demo);
+	plain(&c, &p.c, 3, S_INSTALLED);
+	lock = queue(p.c.csn, "lock %s", DEMO_APP);
+	iu_elsewhere(&p);
+	card_keyset(&p, &seq0, &fails);
+	assert_int_equal(fails, 0);
+	counters(&k);
+	p.tap.set_status = 0;
+	p.tap.n = 0;
+	/* Exchange 1: the pre-computed script, stopped at INITIALIZE
+	 * UPDATE. */
+	assert_int_equal(tstep_init(&st, &p.c), 0);
+	st.hint = p.c.csn;
+	n0 = card_napdu(&p);
+	assert_int_equal(tstep_send(&c, &st, 0), 0);
+	assert_int_equal(tstep_recv(&c, &st), 0);
+	assert_int_equal(st.code, 200);
+	assert_int_equal(st.expects[0], 1);
+	assert_true(st.ncmds[0] > PRE + 1);
+	assert_int_equal(st.ran[0], PRE);
+	assert_string_equal(st.statuses[0], "unexpected-response");
+	assert_string_equal(st.status, "unexpected-response");
+	/* The card ran SELECT, GET DATA and INITIALIZE UPDATE, no more. */
+	assert_int_equal(card_napdu(&p) - n0, PRE);
+	assert_int_equal(p.tap.n, 0);
+	card_keyset(&p, &seq1, &fails);
+	assert_int_equal(seq1, seq0 + 1);
+	assert_int_equal(fails, 0);
+	/* The lock is running in the store: it left with the script. */
+	assert_op(lock, "running");
+	/* Then the normal flow: the job in exchange 2, 204 in 3. */
+	assert_int_equal(tstep_finish(&c, &st), 0);
+	assert_int_equal(st.exchanges, 3);
+	assert_string_equal(st.result, S_UPDATED);
+	assert_string_equal(st.csn, p.c.csn);
+	assert_int_equal(st.expects[1], 0);
+	assert_string_equal(st.statuses[1], "ok");
+	tstep_free(&st);
+	assert_moved(&k, 1, 1, 1);
+	assert_done_once(lock);
+	assert_int_equal(p.tap.set_status, 1);
+	card_keyset(&p, &seq1, &fails);
+	assert_int_equal(fails, 0);
+	assert_channel_known(&p);	/* learnt again in the fallback */
+	/* The store learnt the counter again: pre-computed once more. */
+	unlock = queue(p.c.csn, "unlock %s", DEMO_APP);
+	counters(&k);
+	precomputed(&c, &p.c, S_UPDATED);
+	assert_moved(&k, 1, 0, 0);
+	assert_done_once(unlock);
+	assert_int_equal(p.tap.set_status, 2);
+	card_keyset(&p, &seq1, &fails);
+	assert_int_equal(fails, 0);
+	assert_agree(&p.c, SELECTABLE);
+	tconn_close(&c);
+	pcard_free(&p);
+}
+
+/* ---- (c) the hint names another card -------------------------------- */
+
+/*
+ * Card A presented with card B's CSN as the hint (both known, both with
+ * a channel record and a queued lock). The script computed for B stops
+ * at A's INITIALIZE UPDATE; B's lock goes back to the queue untouched,
+ * A's runs in the fallback. B's next session of its own is pre-computed
+ * (B's counter never moved).
+ */
+static void
+test_precompute_wrong_card(void **state)
+{
+	struct tconn c;
+	struct pcard a, b;
+	struct counters k;
+	struct tstep st;
+	unsigned long seq, fails;
+	int64_t la, lb;
+
+	(void)state;
+	connect1(&c);
+	pcard_new(&a, 0x55);
+	pcard_new(&b, 0x56);
+	queue(a.c.csn, "install %s", demo);
+	queue(b.c.csn, "install %s", demo);
+	plain(&c, &a.c, 3, S_INSTALLED);
+	plain(&c, &b.c, 3, S_INSTALLED);
+	la = queue(a.c.csn, "lock %s", DEMO_APP);
+	lb = queue(b.c.csn, "lock %s", DEMO_APP);
+	a.tap.set_status = b.tap.set_status = 0;
+	counters(&k);
+	assert_int_equal(tstep_init(&st, &a.c), 0);
+	st.hint = b.c.csn;
+	assert_int_equal(tstep_send(&c, &st, 0), 0);
+	assert_int_equal(tstep_recv(&c, &st), 0);
+	assert_int_equal(st.expects[0], 1);
+	assert_int_equal(st.ran[0], PRE);
+	assert_string_equal(st.statuses[0], "unexpected-response");
+	assert_op(lb, "running");	/* B's script left */
+	assert_op(la, "queued");
+	assert_int_equal(tstep_finish(&c, &st), 0);
+	assert_int_equal(st.exchanges, 3);
+	assert_string_equal(st.result, S_UPDATED);
+	assert_string_equal(st.csn, a.c.csn);	/* the card it was */
+	tstep_free(&st);
+	assert_moved(&k, 1, 1, 1);
+	assert_done_once(la);
+	assert_op(lb, "queued");
+	assert_int_equal(a.tap.set_status, 1);
+	assert_int_equal(b.tap.set_status, 0);
+	card_keyset(&a, &seq, &fails);
+	assert_int_equal(fails, 0);
+	/* B's own session, with its own name: its counter is as recorded. */
+	counters(&k);
+	precomputed(&c, &b.c, S_UPDATED);
+	assert_moved(&k, 1, 0, 0);
+	assert_done_once(lb);
+	assert_int_equal(b.tap.set_status, 1);
+	card_keyset(&b, &seq, &fails);
+	assert_int_equal(fails, 0);
+	assert_agree(&a.c, LOCKED);
+	assert_agree(&b.c, LOCKED);
+	tconn_close(&c);
+	pcard_free(&a);
+	pcard_free(&b);
+}
+
+/* ---- (d) malformed hints -------------------------------------------- */
+
+/* A malformed X-Admin-Card is ignored: discovery, 3 exchanges. */
+static void
+test_precompute_bad_hint(void **state)
+{
+	struct tconn c;
+	struct pcard p;
+	struct counters k;
+	struct tsess s;
+	char bad[6][40];
+	size_t i, n;
+	int64_t id;
+
+	(void)state;
+	connect1(&c);
+	pcard_new(&p, 0x5A);	/* CSN 479050400000005A0000: a letter */
+	assert_non_null(strchr(p.c.csn, 'A'));
+	queue(p.c.csn, "install %s", demo);
+	plain(&c, &p.c, 3, S_INSTALLED);
+	n = strlen(p.c.csn);
+	assert_int_equal(n, 20);
+	snprintf(bad[0], sizeof(bad[0]), "%.19s", p.c.csn);	/* 19 */
+	snprintf(bad[1], sizeof(bad[1]), "%s", p.c.csn);	/* lower */
+	for (i = 0; i < n; i++)
+		if (bad[1][i] >= 'A' && bad[1][i] <= 'F')
+			bad[1][i] = (char)(bad[1][i] - 'A' + 'a');
+	snprintf(bad[2], sizeof(bad[2]), "%s0", p.c.csn);	/* 21 */
+	snprintf(bad[3], sizeof(bad[3]), "%.19sG", p.c.csn);	/* not hex */
+	snprintf(bad[4], sizeof(bad[4]), "%.10s %.9s", p.c.csn,
+	    p.c.csn + 10);					/* a blank */
+	bad[5][0] = '\0';					/* empty */
+	counters(&k);
+	for (i = 0; i < 6; i++) {
+		id = queue(p.c.csn, "%s %s", i % 2 ? "unlock" : "lock",
+		    DEMO_APP);
+		run(&c, &p.c, bad[i], &s);
+		if (s.exchanges != 3)
+			fprintf(stderr, "hint \"%s\": %d exchanges\n", bad[i],
+			    s.exchanges);
+		assert_int_equal(s.exchanges, 3);
+		assert_string_equal(s.result, S_UPDATED);
+		assert_int_equal(s.expects[0], 0);
+		assert_int_equal(s.ncmds[0], 3);
+		assert_string_equal(s.card, p.c.csn);
+		assert_done_once(id);
+	}
+	assert_moved(&k, 0, 0, 0);
+	/* The card was eligible all along: the right name is taken. */
+	id = queue(p.c.csn, "lock %s", DEMO_APP);
+	precomputed(&c, &p.c, S_UPDATED);
+	assert_moved(&k, 1, 0, 0);
+	assert_done_once(id);
+	assert_int_equal(p.tap.set_status, 7);
+	assert_agree(&p.c, LOCKED);
+	tconn_close(&c);
+	pcard_free(&p);
+}
+
+/* ---- (e) the power cut in a pre-computed script --------------------- */
+
+/* The demo CAP's job: EXTERNAL AUTHENTICATE, INSTALL [for load], nload
+ * LOAD, INSTALL [for install and make selectable], GET STATUS ISD, GET
+ * STATUS applications; after SELECT, GET DATA, INITIALIZE UPDATE. */
+static size_t nload;
+#define P_LEN		(PRE + nload + 5)
+#define P_INST_LOAD	(PRE + 1)
+#define P_INST_APP	(PRE + 2 + nload)
+
+/* A card the store has a channel record of, nothing installed: a
+ * refresh (registry read in the secure channel, 3 exchanges). */
+static void
+known_card(struct tconn *c, struct pcard *p, unsigned n)
+{
+	int64_t id;
+
+	pcard_new(p, n);
+	id = queue(p->c.csn, "refresh");
+	plain(c, &p->c, 3, S_UP_TO_DATE);
+	assert_done_once(id);
+}
+
+/* The pre-computed install whole, to learn its shape. */
+static void
+learn_job(struct tconn *c)
+{
+	struct pcard p;
+	size_t i;
+	int64_t id;
+
+	known_card(c, &p, 0x60);
+	id = queue(p.c.csn, "install %s", demo);
+	p.tap.n = 0;
+	precomputed(c, &p.c, S_INSTALLED);
+	assert_done_once(id);
+	/* INSTALL [for load], LOAD..., INSTALL [for install], GET STATUS
+	 * x2, as the card saw them. */
+	assert_true(p.tap.n >= 5);
+	nload = p.tap.n - 4;
+	assert_int_equal(p.tap.ins[0], 0xE6);
+	for (i = 0; i < nload; i++)
+		assert_int_equal(p.tap.ins[1 + i], 0xE8);
+	assert_int_equal(p.tap.ins[1 + nload], 0xE6);
+	assert_int_equal(p.tap.ins[2 + nload], 0xF2);
+	assert_int_equal(p.tap.ins[3 + nload], 0xF2);
+	assert_int_equal(p.tap.install_app, 1);
+	assert_agree(&p.c, SELECTABLE);
+	pcard_free(&p);
+}
+
+/*
+ * The power cut at command index (mode) of the pre-computed install; the
+ * next contact, hinted as agents do, settles it: the card and the store
+ * agree, the install done once (one INSTALL [for install] on the card,
+ * one "done" audit record), and no failed authentication on the card.
+ */
+static void
+cut_at(struct tconn *c, unsigned n, size_t index, int mode)
+{
+	struct pcard p;
+	struct counters k;
+	struct tstep st;
+	struct tsess s;
+	const char *first, *state, *then;
+	int next, applied = mode == SIM_TEAR_AFTER, pre_next, miss_next;
+	unsigned long seq, fails;
+	unsigned twice;
+	int64_t id;
+
+	known_card(c, &p, n);
+	id = queue(p.c.csn, "install %s", demo);
+	pre_next = miss_next = 0;
+	then = S_INSTALLED;
+	if (index <= P_EA) {
+		/* Up to EXTERNAL AUTHENTICATE (its answer lost or not):
+		 * for tsmd a discovery cut short; nothing of the job ran. */
+		first = S_UNREADABLE;
+		state = "queued";
+		/* The counter moved unless INITIALIZE UPDATE never ran or
+		 * its writes were lost: then the next one is a miss. */
+		pre_next = index < P_IU || (index == P_IU && !applied);
+		miss_next = !pre_next;
+		next = pre_next ? 2 : 3;
+	} else if (index < P_INST_APP || (index == P_INST_APP && !applied)) {
+		first = S_TOO_EARLY;	/* started, not finished */
+		state = "uncertain";	/* registry read first, no guess */
+		next = 4;
+	} else if (index == P_INST_APP) {
+		first = S_TOO_EARLY;	/* finished, unanswered */
+		state = "uncertain";
+		next = 3;		/* registry read: found done */
+	} else {			/* GET STATUS: the job answered */
+		first = S_INSTALLED;
+		state = "done";
+		next = 2;
+		then = S_UP_TO_DATE;
+	}
+	counters(&k);
+	assert_int_equal(tstep_init(&st, &p.c), 0);
+	st.hint = p.c.csn;
+	st.cut_script = 1;
+	st.cut_index = (int)index;
+	st.cut_mode = mode;
+	assert_int_equal(tstep_finish(c, &st), 0);
+	assert_int_equal(st.cut, 1);
+	assert_int_equal(st.expects[0], 1);
+	assert_int_equal(st.ncmds[0], P_LEN);
+	assert_int_equal(st.ran[0], (int)index);
+	assert_string_equal(st.statuses[0], "card-removed");
+	if (st.exchanges != 2 || strcmp(st.result, first) != 0)
+		fprintf(stderr, "cut %zu mode %d: %d exchanges \"%s\"\n",
+		    index, mode, st.exchanges, st.result);
+	assert_int_equal(st.exchanges, 2);
+	assert_string_equal(st.result, first);
+	tstep_free(&st);
+	assert_op(id, state);
+	assert_moved(&k, 1, -1, index <= P_EA);
+	/* The next contact, with the hint as an agent gives it. */
+	counters(&k);
+	run(c, &p.c, p.c.csn, &s);
+	if (s.exchanges != next || strcmp(s.result, then) != 0)
+		fprintf(stderr, "cut %zu mode %d, next: %d exchanges \"%s\", "
+		    "wanted %d \"%s\"\n", index, mode, s.exchanges, s.result,
+		    next, then);
+	assert_int_equal(s.exchanges, next);
+	assert_string_equal(s.result, then);
+	assert_int_equal(s.expects[0], pre_next || miss_next);
+	if (miss_next)
+		assert_string_equal(s.statuses[0], "unexpected-response");
+	assert_string_equal(s.card, p.c.csn);
+	if (pre_next)
+		assert_moved(&k, 1, 0, 0);
+	else if (miss_next)
+		assert_moved(&k, 1, 1, 1);	/* a miss, then the job */
+	else
+		assert_moved(&k, 0, 0, 0);
+	assert_done_once(id);
+	/*
+	 * The card got INSTALL [for install] once, or twice when the
+	 * first one's writes went with the power (the tap sees a command
+	 * as it runs, before the cut takes its writes away).
+	 */
+	twice = index == P_INST_APP && !applied;
+	if (p.tap.install_app != 1 + twice)
+		fprintf(stderr, "cut %zu mode %d: INSTALL [for load] x%u, "
+		    "LOAD x%u, INSTALL [for install] x%u\n", index, mode,
+		    p.tap.install_load, p.tap.load, p.tap.install_app);
+	assert_int_equal(p.tap.install_app, 1 + twice);
+	card_keyset(&p, &seq, &fails);
+	assert_int_equal(fails, 0);
+	assert_agree(&p.c, SELECTABLE);
+	pcard_free(&p);
+}
+
+static void
+msleep(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Waits for an abandoned session: expired and its store work done. */
+static void
+wait_expired(unsigned long long before)
+{
+	int i, quiet = 0;
+
+	for (i = 0; i < 300 && quiet < 2; i++) {
+		msleep(50);
+		if (metric("tsmd_sessions_ended_total{result=\"expired\"}") >
+		    before && metric("tsmd_jobs_pending") == 0)
+			quiet++;
+		else
+			quiet = 0;
+	}
+	assert_int_equal(quiet, 2);
+}
+
+/*
+ * The link is lost after the card ran the whole pre-computed install:
+ * tsmd never gets the answers. The next contact (hinted) finds the
+ * operation running, reads the registry instead of trusting the hint,
+ * and settles it done without installing again; the abandoned session,
+ * when it expires, changes nothing. Then a new operation is
+ * pre-computed again.
+ */
+static void
+test_precompute_link_lost(void **state)
+{
+	struct tconn c;
+	struct pcard p;
+	struct counters k;
+	struct tstep st;
+	struct tsess s;
+	unsigned long long expired;
+	char a[512];
+	const char *d;
+	int64_t id, lock;
+
+	(void)state;
+	connect1(&c);
+	known_card(&c, &p, 0x58);
+	id = queue(p.c.csn, "install %s", demo);
+	assert_int_equal(tstep_init(&st, &p.c), 0);
+	st.hint = p.c.csn;
+	assert_int_equal(tstep_send(&c, &st, 0), 0);
+	assert_int_equal(tstep_recv(&c, &st), 0);
+	assert_int_equal(st.code, 200);
+	assert_int_equal(st.expects[0], 1);
+	assert_int_equal(st.ran[0], (int)st.ncmds[0]);
+	assert_string_equal(st.statuses[0], "ok");
+	tstep_free(&st);
+	tconn_drop(&c);		/* the answers are lost with the link */
+	assert_int_equal(p.tap.install_app, 1);
+	assert_op(id, "running");
+	expired = metric("tsmd_sessions_ended_total{result=\"expired\"}");
+	connect1(&c);
+	counters(&k);
+	run(&c, &p.c, p.c.csn, &s);
+	assert_int_equal(s.exchanges, 3);	/* registry read: all there */
+	assert_string_equal(s.result, S_INSTALLED);
+	assert_int_equal(s.expects[0], 0);
+	assert_string_equal(s.card, p.c.csn);
+	assert_moved(&k, 0, 0, 0);
+	assert_done_once(id);
+	assert_int_equal(p.tap.install_app, 1);
+	/* The late writer: still done, one "done" record. */
+	wait_expired(expired);
+	assert_op(id, "done");
+	op_audit(id, a, sizeof(a));
+	assert_non_null(d = strstr(a, "done"));
+	assert_null(strstr(d + 4, "done"));
+	lock = queue(p.c.csn, "lock %s", DEMO_APP);
+	counters(&k);
+	precomputed(&c, &p.c, S_UPDATED);
+	assert_moved(&k, 1, 0, 0);
+	assert_done_once(lock);
+	assert_agree(&p.c, LOCKED);
+	tconn_close(&c);
+	pcard_free(&p);
+}
+
+static void
+test_precompute_power_cut(void **state)
+{
+	static const int modes[] = { SIM_TEAR_AFTER, SIM_TEAR_BEFORE };
+	struct tconn c;
+	unsigned n = 0x100;
+	size_t m, i;
+
+	(void)state;
+	connect1(&c);
+	learn_job(&c);
+	for (m = 0; m < 2; m++)
+		for (i = 0; i < P_LEN; i++)
+			cut_at(&c, n++, i, modes[m]);
+	tconn_close(&c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_precompute_after_first_session),
+		cmocka_unit_test(test_precompute_not_eligible),
+		cmocka_unit_test(test_precompute_found_by_kdd),
+		cmocka_unit_test(test_precompute_rotation),
+		cmocka_unit_test(test_precompute_counter_moved),
+		cmocka_unit_test(test_precompute_wrong_card),
+		cmocka_unit_test(test_precompute_bad_hint),
+		cmocka_unit_test(test_precompute_power_cut),
+		cmocka_unit_test(test_precompute_link_lost),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
