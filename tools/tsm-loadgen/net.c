@@ -2,8 +2,9 @@
  * Client sockets and TLS, the same for the agents, the bare TLS loop and
  * the idle connections: TCP_NODELAY, I/O timeouts, an optional loopback
  * source address (127.0.0.x: a source port range per address), TLS 1.2+
- * with the agent's certificate, the server checked against the agent CA's
- * server certificate for 127.0.0.1, resumption with the last session.
+ * with the agent's certificate and the agent's settings (agent/tls.c),
+ * the server checked against the agent CA's server certificate for
+ * 127.0.0.1, resumption with the last session.
  */
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -63,7 +64,9 @@ lg_client_ctx(const char *cert, const char *key, const char *ca)
 
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
 		return NULL;
+	/* TLS 1.2 suites as the agent's (agent/tls.c). */
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1 ||
 	    SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1 ||
 	    SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
@@ -75,7 +78,10 @@ lg_client_ctx(const char *cert, const char *key, const char *ca)
 		return NULL;
 	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_AUTO_RETRY);
+	/* As the agent (agent/tls.c): the certificate file's chain only, not
+	 * one completed with the CA from the trust store. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_AUTO_RETRY |
+	    SSL_MODE_NO_AUTO_CHAIN);
 	return ctx;
 }
 
