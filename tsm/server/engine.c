@@ -515,6 +515,24 @@ channel_sentence(int r)
 	return "The service is busy. Please present your card again later.";
 }
 
+/* The session's row in the store, with ops[0..n) marked running. */
+static int
+begin(struct tsm_worker *w, struct tsm_session *s, const int64_t *ids,
+    size_t n)
+{
+	int e;
+
+	if ((e = tsm_store_session_begin(w->store, s->store_sid, s->card.id,
+	    s->agent, ids, n)) != 0) {
+		tsm_log(TSM_LOG_ERR, "store.error", "sid=%s csn=%s err=\"%s\" "
+		    "msg=\"%s\"", s->id, s->csn, tsm_store_strerror(e),
+		    tsm_store_errmsg(w->store));
+		return e;
+	}
+	s->store_session = 1;
+	return 0;
+}
+
 void
 tsm_engine_identify(struct tsm_worker *w, struct tsm_session *s,
     struct tsm_reply *r)
@@ -550,20 +568,21 @@ tsm_engine_identify(struct tsm_worker *w, struct tsm_session *s,
 		    "again.");
 		return;
 	}
-	if ((e = tsm_engine_load_ops(w, s, &uncertain)) != 0 ||
-	    (e = tsm_store_session_begin(w->store, s->store_sid, s->card.id,
-	    s->agent, NULL, 0)) != 0) {
+	if ((e = tsm_engine_load_ops(w, s, &uncertain)) != 0) {
 		tsm_log(TSM_LOG_ERR, "store.error", "sid=%s csn=%s err=\"%s\" "
 		    "msg=\"%s\"", s->id, s->csn, tsm_store_strerror(e),
 		    tsm_store_errmsg(w->store));
 		reply_end(r, channel_sentence(TSM_ERR_STORE));
 		return;
 	}
-	s->store_session = 1;
 	tsm_log(TSM_LOG_INFO, "session.card", "sid=%s agent=%s csn=%s "
 	    "pending=%zu uncertain=%d read=%d", s->id, s->agent, s->csn,
 	    s->nops, uncertain, s->need_read);
 	if (s->nops == 0) {
+		if (begin(w, s, NULL, 0) != 0) {
+			reply_end(r, channel_sentence(TSM_ERR_STORE));
+			return;
+		}
 		learn_counter(w, s);
 		tsm_engine_finish(w, s, "done", r);
 		return;
@@ -572,6 +591,7 @@ tsm_engine_identify(struct tsm_worker *w, struct tsm_session *s,
 	if ((e = open_channel(w, s, &eaw)) != 0) {
 		tsm_log(TSM_LOG_WARN, "session.channel", "sid=%s csn=%s "
 		    "err=\"%s\"", s->id, s->csn, tsm_strerror(e));
+		(void)begin(w, s, NULL, 0);	/* the failed session's row */
 		tsm_engine_finish(w, s, "failed", r);
 		reply_end(r, channel_sentence(e));
 		return;
@@ -589,16 +609,17 @@ tsm_engine_identify(struct tsm_worker *w, struct tsm_session *s,
 			s->state = TSM_SESS_JOB;
 		}
 	}
-	/* Operations are running in the store before the card sees them. */
-	if (e == 0 && nids > 0 &&
-	    (e = tsm_store_ops_running(w->store, s->card.id, ids, nids)) != 0)
-		tsm_log(TSM_LOG_ERR, "store.error", "sid=%s err=\"%s\"", s->id,
-		    tsm_store_strerror(e));
+	/* The session row, and its operations running, in one transaction
+	 * before the card sees them. */
+	if (e == 0)
+		e = begin(w, s, ids, nids);
 	if (e == 0)
 		e = encode(out.w.p, out.off, out.n, r);
 	s->ncmds = out.n;
 	gp_wr_free(&out.w);
 	if (e != 0) {
+		if (!s->store_session)
+			(void)begin(w, s, NULL, 0);
 		tsm_engine_finish(w, s, "failed", r);
 		reply_end(r, channel_sentence(TSM_ERR_STORE));
 	}
