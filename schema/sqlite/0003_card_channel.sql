@@ -2,12 +2,14 @@
 -- the channel was authenticated: key version, protocol, i and sequence
 -- counter. With SCP03 and a pseudo-random card challenge (i bit 10) the
 -- next answer is predictable from it, and tsmd pre-computes the whole
--- authenticated script (docs/tsmd.md). No key value: counters only.
+-- authenticated script (docs/tsmd.md), for the agent that served it
+-- (agent: only that agent's hint is honoured). No key value.
 CREATE TABLE card_channel (
 	card_id		INTEGER PRIMARY KEY REFERENCES cards(id),
 	kvn		INTEGER NOT NULL,
 	scp		INTEGER NOT NULL,
 	scp_i		INTEGER NOT NULL,
 	seq		INTEGER NOT NULL,
+	agent		TEXT,
 	updated		INTEGER NOT NULL
 );

@@ -91,6 +91,17 @@ pre_eligible(struct tsm_worker *w, struct tsm_session *s, const char *csn,
 	    ch->scp != 3 || !(ch->i & GP_SCP03_I_PRAND) ||
 	    ch->seq >= 0xFFFFFF)
 		return 0;
+	/*
+	 * Only the agent that last served the card: any enrolled agent may
+	 * name any CSN, and a pre-computed script marks the card's
+	 * operations running (an agent that never answers leaves them to
+	 * be reconciled) and costs a keyd prediction.
+	 */
+	if (strcmp(ch->agent, s->agent) != 0) {
+		tsm_log(TSM_LOG_INFO, "session.hint_other_agent", "sid=%s "
+		    "agent=%s csn=%s", s->id, s->agent, s->card.csn);
+		return 0;
+	}
 	if (tsm_engine_load_ops(w, s, &uncertain) != 0 || uncertain ||
 	    s->need_read || s->nops == 0)
 		return 0;

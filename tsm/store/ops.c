@@ -52,10 +52,10 @@ static const char sql_sess_end[] =
 static const char sql_chan_del[] =
     "DELETE FROM card_channel WHERE card_id = ?";
 static const char sql_chan_add[] =
-    "INSERT INTO card_channel (card_id, kvn, scp, scp_i, seq, updated)"
-    " VALUES (?, ?, ?, ?, ?, ?)";
+    "INSERT INTO card_channel (card_id, kvn, scp, scp_i, seq, agent,"
+    " updated) VALUES (?, ?, ?, ?, ?, ?, ?)";
 static const char sql_chan_get[] =
-    "SELECT kvn, scp, scp_i, seq FROM card_channel WHERE card_id = ?";
+    "SELECT kvn, scp, scp_i, seq, agent FROM card_channel WHERE card_id = ?";
 static const char sql_provider_get[] =
     "SELECT id FROM providers WHERE name = ?";
 static const char sql_provider_add[] =
@@ -675,7 +675,7 @@ end_channel(struct tsm_store *s, const struct tsm_session_end *e,
     int64_t now)
 {
 	const struct tsm_card_channel *c = e->channel;
-	struct tsm_val v[6];
+	struct tsm_val v[7];
 	int r;
 
 	v[0] = tsm_v_int(e->card_id);
@@ -686,8 +686,9 @@ end_channel(struct tsm_store *s, const struct tsm_session_end *e,
 	v[2] = tsm_v_int(c->scp);
 	v[3] = tsm_v_int(c->i);
 	v[4] = tsm_v_int((int64_t)c->seq);
-	v[5] = tsm_v_int(now);
-	return s->be->exec(s->db, sql_chan_add, v, 6, NULL, NULL);
+	v[5] = tsm_v_text(e->agent);
+	v[6] = tsm_v_int(now);
+	return s->be->exec(s->db, sql_chan_add, v, 7, NULL, NULL);
 }
 
 static int
@@ -741,11 +742,12 @@ chan_row(void *arg, const struct tsm_val *c, size_t n)
 	struct tsm_card_channel *ch = arg;
 	size_t i;
 
-	if (n < 4)
+	if (n < 5)
 		return TSM_STORE_ERR_DB;
 	for (i = 0; i < 4; i++)
 		if (c[i].t != TSM_V_INT)
 			return TSM_STORE_ERR_DB;
+	tsm_v_copy(&c[4], ch->agent, sizeof(ch->agent));
 	if (c[0].i < 0 || c[0].i > 0xFF || c[1].i < 1 || c[1].i > 3 ||
 	    c[2].i < 0 || c[2].i > 0xFF || c[3].i < 0 || c[3].i > 0xFFFFFF)
 		return TSM_STORE_ERR_DB;

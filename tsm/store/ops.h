@@ -120,6 +120,8 @@ struct tsm_card_channel {
 					 * forget the record */
 	int		 i;		/* the protocol's i parameter */
 	uint32_t	 seq;		/* sequence counter of that answer */
+	char		 agent[65];	/* read: the agent of that session
+					 * (written from tsm_session_end) */
 };
 int	tsm_store_card_channel(struct tsm_store *, int64_t card_id,
 	    struct tsm_card_channel *);

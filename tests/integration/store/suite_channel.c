@@ -40,7 +40,7 @@ end_with(struct tsm_store *s, const char *sid, int64_t id, const char *csn,
 static void
 test_channel_roundtrip(void **state)
 {
-	struct tsm_card_channel in = { 0x30, 3, 0x70, 0xFFFFFE }, out;
+	struct tsm_card_channel in = { 0x30, 3, 0x70, 0xFFFFFE, "" }, out;
 	struct tsm_store *s;
 	char url[512];
 	int64_t a, b;
@@ -58,6 +58,7 @@ test_channel_roundtrip(void **state)
 	assert_int_equal(out.scp, 3);
 	assert_int_equal(out.i, 0x70);
 	assert_int_equal(out.seq, 0xFFFFFE);
+	assert_string_equal(out.agent, "kiosk-1");
 	/* Another card has none. */
 	assert_int_equal(tsm_store_card_channel(s, b, &out),
 	    TSM_STORE_ERR_NOTFOUND);
@@ -80,7 +81,7 @@ test_channel_roundtrip(void **state)
 static void
 test_channel_forget(void **state)
 {
-	struct tsm_card_channel in = { 0x30, 3, 0x70, 5 }, gone, out;
+	struct tsm_card_channel in = { 0x30, 3, 0x70, 5, "" }, gone, out;
 	struct tsm_store *s;
 	char url[512];
 	int64_t a;
@@ -115,8 +116,8 @@ test_channel_bad_row(void **state)
 	suite_cards(s, "C5", 1);
 	a = card_id(s, "C500000000");
 	snprintf(sql, sizeof(sql), "INSERT INTO card_channel (card_id, kvn, "
-	    "scp, scp_i, seq, updated) VALUES (%lld, 48, 3, 112, 16777216, 0)",
-	    (long long)a);
+	    "scp, scp_i, seq, agent, updated) VALUES (%lld, 48, 3, 112, "
+	    "16777216, 'kiosk-1', 0)", (long long)a);
 	suite_raw(s, sql);
 	assert_int_equal(tsm_store_card_channel(s, a, &out),
 	    TSM_STORE_ERR_DB);
