@@ -2,15 +2,22 @@
  * A SoftHSMv2 token initialised in a temporary directory and a tsm-keyd
  * started on a socket there, for every keys integration test.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
+#include <setjmp.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "gp/buf.h"
 #include "keyd_env.h"
@@ -114,6 +121,68 @@ env_teardown(struct keyd_env *e)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", e->dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", e->dir);
+}
+
+int
+env_up(struct keyd_env *e, struct keys_client *c, int timeout_ms)
+{
+	if (env_setup(e) != 0 || env_start(e, NULL) != 0)
+		return -1;
+	keys_init(c, e->sock, timeout_ms);
+	return 0;
+}
+
+void
+env_down(struct keyd_env *e, struct keys_client *c)
+{
+	keys_close(c);
+	env_teardown(e);
+}
+
+int
+env_audit_count(const struct keyd_env *e, const char *what)
+{
+	char line[512];
+	FILE *f;
+	int n = 0;
+
+	f = fopen(e->audit, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, what) != NULL)
+			n++;
+	fclose(f);
+	return n;
+}
+
+int
+env_raw_connect(const struct keyd_env *e)
+{
+	struct sockaddr_un sa;
+	int fd;
+
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	assert_true(strlen(e->sock) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, e->sock, strlen(e->sock) + 1);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+FILE *
+env_pkcs11_objects(const char *type)
+{
+	char cmd[512];
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "pkcs11-tool --module "
+	    "/usr/lib/softhsm/libsofthsm2.so --token-label tsm --login "
+	    "--pin %s --list-objects --type %s 2>/dev/null", ENV_PIN, type);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	return p;
 }
 
 int

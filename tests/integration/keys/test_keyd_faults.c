@@ -35,9 +35,8 @@ static const uint8_t mk[16] = { 0xC0, 0xFF, 0xEE, 0x01, 0x23, 0x45, 0x67,
 static int
 up(void **state)
 {
-	if (env_setup(&env) != 0 || env_start(&env, NULL) != 0)
+	if (env_up(&env, &cl, 3000) != 0)
 		return -1;
-	keys_init(&cl, env.sock, 3000);
 	return env_import(&cl, "isd", 1, KEYS_ROLE_MASTER, GP_DIV_EMV,
 	    KEYS_ALG_DES3, mk, 16) == 0 ? 0 : -1;
 }
@@ -45,8 +44,7 @@ up(void **state)
 static int
 down(void **state)
 {
-	keys_close(&cl);
-	env_teardown(&env);
+	env_down(&env, &cl);
 	return 0;
 }
 
@@ -101,15 +99,14 @@ test_wrong_uid(void **state)
 	env_stop(&e2);
 }
 
-static void
-test_killed_mid_request(void **state)
+/* Freezes keyd (its process group) and kills it 300 ms later from a
+ * helper process, so that what is sent meanwhile is in flight. */
+static pid_t
+kill_frozen(pid_t keyd)
 {
-	uint8_t kcv[9], kdd[10] = { 0 };
 	struct timespec ts = { 0, 300 * 1000 * 1000 };
-	pid_t helper, keyd = env.pid;
+	pid_t helper;
 
-	assert_int_equal(keys_ping(&cl), 0);
-	/* Freeze keyd so the request is in flight, then kill it. */
 	assert_int_equal(kill(-keyd, SIGSTOP), 0);
 	if ((helper = fork()) == 0) {
 		nanosleep(&ts, NULL);
@@ -118,11 +115,30 @@ test_killed_mid_request(void **state)
 		_exit(0);
 	}
 	assert_true(helper > 0);
-	assert_int_equal(keys_card_kcv(&cl, "isd", 1, kdd, kcv), KEYS_ERR_IO);
-	assert_int_equal(cl.fd, -1);	/* dropped, not left out of step */
+	return helper;
+}
+
+/* The helper and the killed keyd waited for. */
+static void
+reap(pid_t helper, pid_t keyd)
+{
 	waitpid(helper, NULL, 0);
 	waitpid(keyd, NULL, 0);
 	env.pid = 0;
+}
+
+static void
+test_killed_mid_request(void **state)
+{
+	uint8_t kcv[9], kdd[10] = { 0 };
+	pid_t helper, keyd = env.pid;
+
+	assert_int_equal(keys_ping(&cl), 0);
+	/* Freeze keyd so the request is in flight, then kill it. */
+	helper = kill_frozen(keyd);
+	assert_int_equal(keys_card_kcv(&cl, "isd", 1, kdd, kcv), KEYS_ERR_IO);
+	assert_int_equal(cl.fd, -1);	/* dropped, not left out of step */
+	reap(helper, keyd);
 	assert_int_equal(keys_ping(&cl), KEYS_ERR_IO);	/* nobody there */
 	assert_int_equal(env_start(&env, NULL), 0);
 	/* the same client reconnects on its own */
@@ -136,7 +152,6 @@ test_killed_mid_pipeline(void **state)
 	uint8_t hc[8] = { 0 }, rsp[28] = { 0 };
 	struct keys_open_req o[4];
 	struct keys_session out[4];
-	struct timespec ts = { 0, 300 * 1000 * 1000 };
 	int res[4], i;
 	pid_t helper, keyd = env.pid;
 
@@ -153,21 +168,12 @@ test_killed_mid_pipeline(void **state)
 		o[i].rsplen = sizeof(rsp);
 	}
 	assert_int_equal(keys_ping(&cl), 0);
-	assert_int_equal(kill(-keyd, SIGSTOP), 0);
-	if ((helper = fork()) == 0) {
-		nanosleep(&ts, NULL);
-		kill(-keyd, SIGKILL);
-		kill(-keyd, SIGCONT);
-		_exit(0);
-	}
-	assert_true(helper > 0);
+	helper = kill_frozen(keyd);
 	assert_int_equal(keys_open_channels(&cl, o, 4, out, res), KEYS_ERR_IO);
 	for (i = 0; i < 4; i++)
 		assert_int_equal(res[i], KEYS_ERR_IO);
 	assert_int_equal(cl.fd, -1);
-	waitpid(helper, NULL, 0);
-	waitpid(keyd, NULL, 0);
-	env.pid = 0;
+	reap(helper, keyd);
 	assert_int_equal(env_start(&env, NULL), 0);
 	/* reconnects; a wrong cryptogram per answer, the stream in step */
 	assert_int_equal(keys_open_channels(&cl, o, 4, out, res), 0);
@@ -199,28 +205,12 @@ test_timeout(void **state)
 	keys_close(&c2);
 }
 
-static int
-raw_connect(void)
-{
-	struct sockaddr_un sa;
-	int fd;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	assert_true(strlen(env.sock) < sizeof(sa.sun_path));
-	memcpy(sa.sun_path, env.sock, strlen(env.sock) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	return fd;
-}
-
 static void
 test_oversized(void **state)
 {
 	uint8_t hdr[4] = { 0x00, 0x01, 0x86, 0xA0 }, ans[64];
 	size_t n;
-	int fd = raw_connect();
+	int fd = env_raw_connect(&env);
 
 	assert_int_equal(write(fd, hdr, 4), 4);
 	assert_int_equal(keys_frame_recv(fd, ans, sizeof(ans), &n, 3000), 0);
@@ -248,7 +238,7 @@ test_garbage(void **state)
 	int fd, answered = 0;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		fd = raw_connect();
+		fd = env_raw_connect(&env);
 		len = i == 0 || i == 1 ? 1 : i == 4 ? 2 : i == 2 ? 3 :
 		    i == 3 ? 2 : 5;
 		assert_int_equal(keys_frame_send(fd, bad[i], len, 3000), 0);
@@ -264,7 +254,7 @@ test_garbage(void **state)
 		for (n = 0; n < len; n++)
 			body[n] = (uint8_t)rand_r(&seed);
 		body[0] = (uint8_t)(1 + i % (KEYS_REQ_MAX + 2));
-		fd = raw_connect();
+		fd = env_raw_connect(&env);
 		assert_int_equal(keys_frame_send(fd, body, len, 3000), 0);
 		if (keys_frame_recv(fd, ans, sizeof(ans), &n, 3000) == 0 &&
 		    n >= 1)

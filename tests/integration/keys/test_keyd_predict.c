@@ -106,9 +106,8 @@ up(void **state)
 	static const uint8_t des[16] = { 0x40, 0x41, 0x42, 0x43, 0x44, 0x45,
 	    0x46, 0x47, 0x48, 0x49, 0x4A, 0x4B, 0x4C, 0x4D, 0x4E, 0x4F };
 
-	if (env_setup(&env) != 0 || env_start(&env, NULL) != 0)
+	if (env_up(&env, &cl, 5000) != 0)
 		return -1;
-	keys_init(&cl, env.sock, 5000);
 	if (import_ksets() != 0)
 		return -1;
 	/* an SCP02 key set: predict is for SCP03 only */
@@ -119,8 +118,7 @@ up(void **state)
 static int
 down(void **state)
 {
-	keys_close(&cl);
-	env_teardown(&env);
+	env_down(&env, &cl);
 	return 0;
 }
 
@@ -198,16 +196,24 @@ predict_open(const struct kset *k, uint8_t i, uint8_t s, uint32_t seq)
 	keys_session_wipe(&pk);
 }
 
+/* fn over every key set and i, with s 8 (counter seq8) then s 16 (seq16). */
 static void
-test_predict_then_open(void **state)
+each_case(void (*fn)(const struct kset *, uint8_t, uint8_t, uint32_t),
+    uint32_t seq8, uint32_t seq16)
 {
 	size_t k, j;
 
 	for (k = 0; k < NKSETS; k++)
 		for (j = 0; j < sizeof(I_PRAND); j++) {
-			predict_open(&KSETS[k], I_PRAND[j], 8, 0x00002A);
-			predict_open(&KSETS[k], I_PRAND[j], 16, 0x012345);
+			fn(&KSETS[k], I_PRAND[j], 8, seq8);
+			fn(&KSETS[k], I_PRAND[j], 16, seq16);
 		}
+}
+
+static void
+test_predict_then_open(void **state)
+{
+	each_case(predict_open, 0x00002A, 0x012345);
 }
 
 /* ---- against the card role ------------------------------------------- */
@@ -347,13 +353,7 @@ card_case(const struct kset *k, uint8_t i, uint8_t s, uint32_t seq)
 static void
 test_predict_card_role(void **state)
 {
-	size_t k, j;
-
-	for (k = 0; k < NKSETS; k++)
-		for (j = 0; j < sizeof(I_PRAND); j++) {
-			card_case(&KSETS[k], I_PRAND[j], 8, 1);
-			card_case(&KSETS[k], I_PRAND[j], 16, 0x00A55A);
-		}
+	each_case(card_case, 1, 0x00A55A);
 }
 
 /* The last counter a card can answer with, and the first. */
@@ -509,22 +509,6 @@ test_predict_recorded_cards(void **state)
 
 /* ---- refusals ------------------------------------------------------------ */
 
-static int
-audit_count(const char *what)
-{
-	char line[512];
-	FILE *f;
-	int n = 0;
-
-	f = fopen(env.audit, "r");
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strstr(line, what) != NULL)
-			n++;
-	fclose(f);
-	return n;
-}
-
 /* The client refuses p with KEYS_ERR_INVAL and returns nothing. */
 static void
 client_refuses(const struct keys_predict_req *p, size_t cap, const char *why)
@@ -554,7 +538,7 @@ test_predict_client_refusals(void **state)
 
 	memset(hc, 0x77, sizeof(hc));
 	predict_req(&b, KSETS[0].label, 0x10, 8, 7, hc);
-	before = audit_count("req=predict");
+	before = env_audit_count(&env, "req=predict");
 #define REFUSE(field, value) do {					\
 		p = b;							\
 		p.field = value;					\
@@ -583,23 +567,7 @@ test_predict_client_refusals(void **state)
 	client_refuses(&p, 47, "cap 47 for s 16");
 	client_refuses(NULL, 64, "no request");
 	/* none of them reached keyd */
-	assert_int_equal(audit_count("req=predict"), before);
-}
-
-static int
-raw_connect(void)
-{
-	struct sockaddr_un sa;
-	int fd;
-
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	assert_true(strlen(env.sock) < sizeof(sa.sun_path));
-	memcpy(sa.sun_path, env.sock, strlen(env.sock) + 1);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	return fd;
+	assert_int_equal(env_audit_count(&env, "req=predict"), before);
 }
 
 /*
@@ -617,7 +585,7 @@ raw_predict(const struct keys_req *q)
 
 	gp_wr_init(&w, body, sizeof(body));
 	assert_int_equal(keys_req_encode(q, &w), 0);
-	fd = raw_connect();
+	fd = env_raw_connect(&env);
 	assert_int_equal(keys_frame_send(fd, body, w.len, 3000), 0);
 	assert_int_equal(keys_frame_recv(fd, ans, sizeof(ans), &n, 3000), 0);
 	assert_true(n >= 1);
@@ -728,14 +696,14 @@ test_predict_audit(void **state)
 	int t;
 	FILE *f;
 
-	assert_true(audit_count("req=predict key=p-static128/49 result=ok") >=
-	    1);
-	assert_true(audit_count("req=predict key=p-kdf3-256/49 result=ok") >=
-	    1);
-	assert_int_equal(audit_count("req=predict key=p-des/49 result=invalid "
-	    "argument"), 1);
-	assert_int_equal(audit_count("req=predict key=nope/49 result=no such "
-	    "key"), 1);
+	assert_true(env_audit_count(&env, "req=predict key=p-static128/49 "
+	    "result=ok") >= 1);
+	assert_true(env_audit_count(&env, "req=predict key=p-kdf3-256/49 "
+	    "result=ok") >= 1);
+	assert_int_equal(env_audit_count(&env, "req=predict key=p-des/49 "
+	    "result=invalid argument"), 1);
+	assert_int_equal(env_audit_count(&env, "req=predict key=nope/49 "
+	    "result=no such key"), 1);
 	f = fopen(env.audit, "r");
 	assert_non_null(f);
 	while (fgets(line, sizeof(line), f) != NULL)

@@ -47,17 +47,13 @@ static const uint8_t SD_AID[8] = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00,
 static int
 up(void **state)
 {
-	if (env_setup(&env) != 0 || env_start(&env, NULL) != 0)
-		return -1;
-	keys_init(&cl, env.sock, 5000);
-	return 0;
+	return env_up(&env, &cl, 5000);
 }
 
 static int
 down(void **state)
 {
-	keys_close(&cl);
-	env_teardown(&env);
+	env_down(&env, &cl);
 	return 0;
 }
 
@@ -422,15 +418,11 @@ test_token_ec_and_delete(void **state)
 static void
 test_pkcs11_privkeys(void **state)
 {
-	char cmd[512], line[512];
+	char line[512];
 	FILE *p;
 	int objs = 0, sens = 0, never = 0, ext = 0, in = 0;
 
-	snprintf(cmd, sizeof(cmd), "pkcs11-tool --module "
-	    "/usr/lib/softhsm/libsofthsm2.so --token-label tsm --login "
-	    "--pin %s --list-objects --type privkey 2>/dev/null", ENV_PIN);
-	p = popen(cmd, "r");
-	assert_non_null(p);
+	p = env_pkcs11_objects("privkey");
 	while (fgets(line, sizeof(line), p) != NULL) {
 		if (strncmp(line, "Private Key Object", 18) == 0) {
 			objs++;
@@ -698,22 +690,6 @@ test_prand_challenge(void **state)
 	prand_case("prand-kdf3", k, 1, 8);	/* card K-ENC from KDF3 */
 }
 
-static int
-audit_count(const char *what)
-{
-	char line[512];
-	FILE *f;
-	int n = 0;
-
-	f = fopen(env.audit, "r");
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strstr(line, what) != NULL)
-			n++;
-	fclose(f);
-	return n;
-}
-
 /* ---- pipelined openings --------------------------------------------------- */
 
 static void
@@ -766,10 +742,10 @@ test_pipeline(void **state)
 	}
 	keys_session_wipe(&one);
 	/* one audit line per pipelined request, written before the answers */
-	assert_int_equal(audit_count("req=open key=nope/1 result=no such key"),
-	    1);
-	assert_int_equal(audit_count("req=open key=prand-kdf3/1 result=card "
-	    "cryptogram wrong"), 1);
+	assert_int_equal(env_audit_count(&env, "req=open key=nope/1 "
+	    "result=no such key"), 1);
+	assert_int_equal(env_audit_count(&env, "req=open key=prand-kdf3/1 "
+	    "result=card cryptogram wrong"), 1);
 	assert_int_equal(keys_open_channels(&cl, o, 0, out, res),
 	    KEYS_ERR_INVAL);
 	/* the connection is still in step */
@@ -781,19 +757,12 @@ static void
 test_partial_frame(void **state)
 {
 	static const uint8_t ping[5] = { 0, 0, 0, 1, 1 };
-	struct sockaddr_un sa;
 	struct keys_client c2;
 	uint8_t a[8];
 	ssize_t g;
 	int fd;
 
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	assert_true(strlen(env.sock) < sizeof(sa.sun_path));
-	memcpy(sa.sun_path, env.sock, strlen(env.sock) + 1);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	fd = env_raw_connect(&env);
 	assert_int_equal(send(fd, ping, 2, 0), 2);
 	keys_init(&c2, env.sock, 2000);
 	assert_int_equal(keys_ping(&c2), 0);	/* answered meanwhile */

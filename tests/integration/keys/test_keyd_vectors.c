@@ -30,17 +30,13 @@ static int nlabel;
 static int
 up(void **state)
 {
-	if (env_setup(&env) != 0 || env_start(&env, NULL) != 0)
-		return -1;
-	keys_init(&cl, env.sock, 5000);
-	return 0;
+	return env_up(&env, &cl, 5000);
 }
 
 static int
 down(void **state)
 {
-	keys_close(&cl);
-	env_teardown(&env);
+	env_down(&env, &cl);
 	return 0;
 }
 
@@ -592,15 +588,11 @@ test_hmac(void **state)
 static void
 test_pkcs11_tool(void **state)
 {
-	char cmd[512], line[512], *a, *e;
+	char line[512], *a, *e;
 	FILE *p;
 	int in_obj = 0, sens = 0, noext = 0, objs = 0, never = 0;
 
-	snprintf(cmd, sizeof(cmd), "pkcs11-tool --module "
-	    "/usr/lib/softhsm/libsofthsm2.so --token-label tsm --login "
-	    "--pin %s --list-objects --type secrkey 2>/dev/null", ENV_PIN);
-	p = popen(cmd, "r");
-	assert_non_null(p);
+	p = env_pkcs11_objects("secrkey");
 	while (fgets(line, sizeof(line), p) != NULL) {
 		if (strncmp(line, "Secret Key Object", 17) == 0) {
 			objs++;

@@ -40,7 +40,8 @@ end_with(struct tsm_store *s, const char *sid, int64_t id, const char *csn,
 static void
 test_channel_roundtrip(void **state)
 {
-	struct tsm_card_channel in = { 0x30, 3, 0x70, 0xFFFFFE, "" }, out;
+	struct tsm_card_channel in = { .kvn = 0x30, .scp = 3, .i = 0x70,
+	    .seq = 0xFFFFFE, .agent = "" }, out;
 	struct tsm_store *s;
 	char url[512];
 	int64_t a, b;
@@ -81,7 +82,8 @@ test_channel_roundtrip(void **state)
 static void
 test_channel_forget(void **state)
 {
-	struct tsm_card_channel in = { 0x30, 3, 0x70, 5, "" }, gone, out;
+	struct tsm_card_channel in = { .kvn = 0x30, .scp = 3, .i = 0x70,
+	    .seq = 5, .agent = "" }, gone, out;
 	struct tsm_store *s;
 	char url[512];
 	int64_t a;

@@ -61,6 +61,35 @@ expect_bad(const struct bad *b, int i, uint64_t line, const char *frag)
 	assert_non_null(strstr(b->why[i], frag));
 }
 
+/* A fresh store with the product P1 and no card (suite_cards). */
+static struct tsm_store *
+fresh(const char *prefix)
+{
+	struct tsm_store *s;
+	char url[512];
+
+	s = suite_fresh(url, sizeof(url));
+	suite_cards(s, prefix, 0);
+	return s;
+}
+
+/* A CSV file name in the scratch directory, its path into path: header,
+ * then n rows of prefix, the row's number in 8 hex digits, and rest. */
+static void
+write_rows(char *path, size_t cap, const char *name, const char *header,
+    const char *prefix, const char *rest, int n)
+{
+	FILE *fp;
+	int i;
+
+	snprintf(path, cap, "%s/%s", suite_dir, name);
+	assert_non_null(fp = fopen(path, "w"));
+	fprintf(fp, "%s\n", header);
+	for (i = 0; i < n; i++)
+		fprintf(fp, "%s%08X%s\n", prefix, i, rest);
+	assert_int_equal(fclose(fp), 0);
+}
+
 static void
 test_csv_good(void **state)
 {
@@ -68,11 +97,9 @@ test_csv_good(void **state)
 	struct tsm_import_result res;
 	struct tsm_card c;
 	struct bad b;
-	char url[512];
 
 	(void)state;
-	s = suite_fresh(url, sizeof(url));
-	suite_cards(s, "E0", 0);
+	s = fresh("E0");
 	assert_int_equal(import_text(s, "good.csv",
 	    "# manufacturer file\r\n"
 	    "CSN, iin, cin, kdd, product, batch, transport_key_version\r\n"
@@ -130,11 +157,9 @@ test_csv_bad(void **state)
 	struct tsm_store *s;
 	struct tsm_import_result res;
 	struct bad b;
-	char url[512];
 
 	(void)state;
-	s = suite_fresh(url, sizeof(url));
-	suite_cards(s, "E1", 0);
+	s = fresh("E1");
 	/* all or nothing: every bad row named, nothing imported */
 	assert_int_equal(import_text(s, "bad.csv", bad_csv, 0, &b, &res),
 	    TSM_STORE_ERR_ROWS);
@@ -168,12 +193,11 @@ test_csv_batches(void **state)
 	struct tsm_audit_report rep;
 	struct tsm_card c;
 	struct bad b;
-	char url[512], *text, *p;
+	char *text, *p;
 	int i;
 
 	(void)state;
-	s = suite_fresh(url, sizeof(url));
-	suite_cards(s, "BA", 0);
+	s = fresh("BA");
 	assert_int_equal(import_text(s, "pre.csv", "csn,product,batch\n"
 	    "BA00000064,P1,PRE\n", 0, &b, &res), 0);
 	assert_non_null(text = malloc(240 * 40 + 64));
@@ -222,11 +246,9 @@ test_json(void **state)
 	struct tsm_import_result res;
 	struct tsm_card c;
 	struct bad b;
-	char url[512];
 
 	(void)state;
-	s = suite_fresh(url, sizeof(url));
-	suite_cards(s, "E2", 0);
+	s = fresh("E2");
 	assert_int_equal(import_text(s, "good.json",
 	    "[\n"
 	    "  {\"csn\": \"a1a1a1a1\", \"product\": \"P1\", \"batch\": \"J\",\n"
@@ -277,19 +299,12 @@ test_commit_every(void **state)
 	struct tsm_import_opts o;
 	struct tsm_import_result res;
 	struct tsm_audit_report rep;
-	char url[512], path[512];
-	FILE *fp;
-	int i;
+	char path[512];
 
 	(void)state;
-	s = suite_fresh(url, sizeof(url));
-	suite_cards(s, "E3", 0);
-	snprintf(path, sizeof(path), "%s/every.csv", suite_dir);
-	assert_non_null(fp = fopen(path, "w"));
-	fprintf(fp, "csn,product,batch\n");
-	for (i = 0; i < 2500; i++)
-		fprintf(fp, "E3%08X,P1,B\n", i);
-	assert_int_equal(fclose(fp), 0);
+	s = fresh("E3");
+	write_rows(path, sizeof(path), "every.csv", "csn,product,batch", "E3",
+	    ",P1,B", 2500);
 	memset(&o, 0, sizeof(o));
 	o.commit_every = 1000;
 	assert_int_equal(tsm_store_import_file(s, path, &o, &res), 0);
@@ -342,16 +357,11 @@ kill_during(uint64_t every)
 	int64_t n;
 	pid_t pid;
 	int fds[2], st, i;
-	FILE *fp;
 
 	s = suite_fresh(url, sizeof(url));
 	suite_cards(s, "E4", 0);
-	snprintf(path, sizeof(path), "%s/kill.csv", suite_dir);
-	assert_non_null(fp = fopen(path, "w"));
-	fprintf(fp, "csn,product,batch,tkv\n");
-	for (i = 0; i < 400000; i++)
-		fprintf(fp, "E4%08X,P1,K,1\n", i);
-	assert_int_equal(fclose(fp), 0);
+	write_rows(path, sizeof(path), "kill.csv", "csn,product,batch,tkv",
+	    "E4", ",P1,K,1", 400000);
 	assert_int_equal(pipe(fds), 0);
 	if ((pid = fork()) == 0) {
 		close(fds[0]);

@@ -9,12 +9,16 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
+#include <cmocka.h>
 #include <openssl/err.h>
 
 #include "client.h"
@@ -424,6 +428,27 @@ tsession_run(struct tconn *c, struct tcard *card, struct tsess *s)
 	trsp_clear(&r);
 	free(body);
 	return rc;
+}
+
+void
+tconn_agent(struct tconn *c, const struct tsmd_env *e, const char *id)
+{
+	char dir[256];
+
+	snprintf(dir, sizeof(dir), "%s/%s", e->dir, id);
+	assert_int_equal(tconn_open(c, e->port, dir, dir, id, 0, 0), 0);
+}
+
+void
+tsession_expect(struct tconn *c, struct tcard *card, int exchanges,
+    const char *result)
+{
+	struct tsess s;
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(tsession_run(c, card, &s), 0);
+	assert_string_equal(s.result, result);
+	assert_int_equal(s.exchanges, exchanges);
 }
 
 /* ---- Faults: split POSTs, dropped links, power cuts, step by step ---- */

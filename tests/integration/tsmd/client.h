@@ -81,6 +81,12 @@ struct tsess {
 };
 
 int	tsession_run(struct tconn *, struct tcard *, struct tsess *);
+
+/* Checks (cmocka): the connection of the enrolled agent id (kiosk-1...)
+ * with its certificate; a whole session and its exchanges and sentence. */
+void	tconn_agent(struct tconn *, const struct tsmd_env *, const char *id);
+void	tsession_expect(struct tconn *, struct tcard *, int exchanges,
+	    const char *result);
 /* Runs one script on the card into an encoded response script. */
 int	tscript_run(struct tcard *, const uint8_t *, size_t, int stop_after,
 	    uint8_t **rsp, size_t *rlen, const char **status, int *ran);

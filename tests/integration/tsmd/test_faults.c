@@ -43,7 +43,7 @@
 			"again."
 
 static struct tsmd_env env;
-static char kaoh[512], agent1[256];
+static char kaoh[512];
 static unsigned ncards;
 static int64_t all_ops[512];
 static size_t nall;
@@ -51,18 +51,10 @@ static size_t nall;
 static int
 setup(void **state)
 {
-	const char *v = getenv("TSM_VECTORS");
-
 	(void)state;
-	snprintf(kaoh, sizeof(kaoh), "%s/cap/kaoh_helloworld.cap",
-	    v != NULL ? v : TSM_VECTORS_DIR);
-	if (access(kaoh, R_OK) != 0) {
-		fprintf(stderr, "%s: missing\n", kaoh);
+	if (tenv_vector("cap/kaoh_helloworld.cap", kaoh, sizeof(kaoh)) != 0 ||
+	    tenv_start(&env) != 0)
 		return -1;
-	}
-	if (tenv_start(&env) != 0)
-		return -1;
-	snprintf(agent1, sizeof(agent1), "%s/kiosk-1", env.dir);
 	return 0;
 }
 
@@ -71,21 +63,6 @@ teardown(void **state)
 {
 	(void)state;
 	return tenv_stop(&env);
-}
-
-static void
-msleep(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static void
-connect1(struct tconn *c)
-{
-	assert_int_equal(tconn_open(c, env.port, agent1, agent1, "kiosk-1", 0,
-	    0), 0);
 }
 
 static void
@@ -99,16 +76,14 @@ new_card(struct tcard *card)
 static int64_t
 queue(const char *csn, const char *fmt, ...)
 {
-	char what[700], out[512];
-	long long id = 0;
+	char idem[32];
+	int64_t id;
 	va_list ap;
 
+	snprintf(idem, sizeof(idem), "fault-%zu", nall);
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	id = tenv_vqueue(&env, csn, idem, fmt, ap);
 	va_end(ap);
-	assert_int_equal(tenv_tsmctl(&env, out, sizeof(out), "op queue "
-	    "--card %s %s --idem fault-%zu", csn, what, nall), 0);
-	assert_int_equal(sscanf(out, "op %lld", &id), 1);
 	assert_true(nall < sizeof(all_ops) / sizeof(all_ops[0]));
 	all_ops[nall++] = id;
 	return id;
@@ -124,94 +99,6 @@ static int64_t
 queue_delete(const char *csn)
 {
 	return queue(csn, "delete " KAOH_PKG " --related");
-}
-
-static void
-assert_op(int64_t id, const char *state)
-{
-	char st[32];
-
-	assert_int_equal(tenv_op_state(&env, id, st, sizeof(st)), 0);
-	assert_string_equal(st, state);
-}
-
-/* The states the op.result audit records give an operation, in order. */
-static void
-op_audit(int64_t id, char *out, size_t cap)
-{
-	sqlite3 *db;
-	sqlite3_stmt *q;
-	long long op;
-	char st[16];
-	const char *d;
-
-	out[0] = '\0';
-	assert_int_equal(strncmp(env.db, "sqlite:", 7), 0);
-	assert_int_equal(sqlite3_open_v2(env.db + 7, &db, SQLITE_OPEN_READONLY,
-	    NULL), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT detail FROM audit_log "
-	    "WHERE action = 'op.result' ORDER BY seq", -1, &q, NULL),
-	    SQLITE_OK);
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		d = (const char *)sqlite3_column_text(q, 0);
-		if (d == NULL || sscanf(d, "{\"op\":%lld,\"state\":\"%15[a-z]",
-		    &op, st) != 2 || op != id)
-			continue;
-		snprintf(out + strlen(out), cap - strlen(out), "%s%s",
-		    out[0] ? "," : "", st);
-	}
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-}
-
-/* Done exactly once: state done, and in the audit one "done" record,
- * the last one about the operation. */
-static void
-assert_done_once(int64_t id)
-{
-	char a[1024];
-	const char *p;
-
-	assert_op(id, "done");
-	op_audit(id, a, sizeof(a));
-	p = strstr(a, "done");
-	if (p == NULL || strcmp(p, "done") != 0) {
-		fprintf(stderr, "op %lld audit: %s\n", (long long)id, a);
-		fail();
-	}
-}
-
-/*
- * After abandoned sessions were closed: still done, one "done" record.
- * (Not "nothing after it": an abandoned session's late "uncertain"
- * outcome does not move the operation, but the store still audits it;
- * reported, tsm/store/ops.c end_op.)
- */
-static void
-assert_done_audited(int64_t id)
-{
-	char a[1024];
-	const char *p;
-
-	assert_op(id, "done");
-	op_audit(id, a, sizeof(a));
-	assert_non_null(p = strstr(a, "done"));
-	assert_null(strstr(p + 4, "done"));
-}
-
-/* Card registry and store instances agree, and are exactly want. */
-static void
-assert_agree(struct tcard *card, const char *want)
-{
-	char reg[1024], st[1024], why[128];
-
-	assert_int_equal(tcard_registry(card, reg, sizeof(reg)), 0);
-	assert_int_equal(tenv_store_instances(&env, card->csn, st,
-	    sizeof(st)), 0);
-	assert_string_equal(reg, want);
-	assert_string_equal(st, want);
-	assert_int_equal(sim_card_check(card->sim, why, sizeof(why)), 0);
 }
 
 static void
@@ -323,8 +210,8 @@ learn_job(struct tconn *c)
 	assert_int_equal(t.ins[1 + nload], 0xE6);
 	assert_int_equal(t.ins[2 + nload], 0xF2);
 	assert_int_equal(t.ins[3 + nload], 0xF2);
-	assert_done_once(id);
-	assert_agree(&card, INSTALLED);
+	tenv_assert_done_once(&env, id);
+	tenv_assert_agree_check(&env, &card, INSTALLED);
 	tstep_free(&st);
 	tcard_free(&card);
 }
@@ -369,14 +256,14 @@ install_cut(struct tconn *c, int script, int index, int mode)
 		next = 2;
 	}
 	cut_contact(c, &card, script, index, mode, first);
-	assert_op(id, state);
+	tenv_assert_op(&env, id, state);
 	contact(c, &card, next, next == 2 ? S_UP_TO_DATE : S_INSTALLED);
-	assert_done_once(id);
-	assert_agree(&card, INSTALLED);
+	tenv_assert_done_once(&env, id);
+	tenv_assert_agree_check(&env, &card, INSTALLED);
 	/* And nothing more to do: not done twice. */
 	if (next != 2)
 		contact(c, &card, 2, S_UP_TO_DATE);
-	assert_agree(&card, INSTALLED);
+	tenv_assert_agree_check(&env, &card, INSTALLED);
 	tcard_free(&card);
 }
 
@@ -398,7 +285,7 @@ reconcile_cut(struct tconn *c, int script, int index, int mode)
 	id = queue_install(card.csn);
 	cut_contact(c, &card, 2, (int)J_LOAD(nload - 1), SIM_TEAR_AFTER,
 	    S_TOO_EARLY);
-	assert_op(id, "uncertain");
+	tenv_assert_op(&env, id, "uncertain");
 	if (script == 2) {		/* registry read cut: still unknown */
 		second = S_TOO_EARLY;
 		next = 4;
@@ -411,8 +298,8 @@ reconcile_cut(struct tconn *c, int script, int index, int mode)
 	}
 	cut_contact(c, &card, script, index, mode, second);
 	contact(c, &card, next, next == 2 ? S_UP_TO_DATE : S_INSTALLED);
-	assert_done_once(id);
-	assert_agree(&card, INSTALLED);
+	tenv_assert_done_once(&env, id);
+	tenv_assert_agree_check(&env, &card, INSTALLED);
 	if (next != 2)
 		contact(c, &card, 2, S_UP_TO_DATE);
 	tcard_free(&card);
@@ -449,11 +336,11 @@ delete_cut(struct tconn *c, int index, int mode)
 		break;
 	}
 	cut_contact(c, &card, 2, index, mode, first);
-	assert_op(del, state);
+	tenv_assert_op(&env, del, state);
 	contact(c, &card, next, next == 2 ? S_UP_TO_DATE : S_REMOVED);
-	assert_done_once(ins);
-	assert_done_once(del);
-	assert_agree(&card, "");
+	tenv_assert_done_once(&env, ins);
+	tenv_assert_done_once(&env, del);
+	tenv_assert_agree_check(&env, &card, "");
 	if (next != 2)
 		contact(c, &card, 2, S_UP_TO_DATE);
 	tcard_free(&card);
@@ -467,7 +354,7 @@ test_power_cuts(void **state)
 	size_t m, k, points = 0;
 
 	(void)state;
-	connect1(&c);
+	tconn_agent(&c, &env, "kiosk-1");
 	learn_job(&c);
 	for (m = 0; m < 2; m++) {
 		for (k = 0; k < 3; k++, points++)	/* discovery */
@@ -510,7 +397,7 @@ link_drop(int ex, int phase, int resume)
 
 	new_card(&card);
 	id = queue_install(card.csn);
-	connect1(&c);
+	tconn_agent(&c, &env, "kiosk-1");
 	assert_int_equal(tstep_init(&st, &card), 0);
 	for (i = 1; i < ex; i++) {
 		assert_int_equal(tstep_send(&c, &st, 0), 0);
@@ -522,7 +409,7 @@ link_drop(int ex, int phase, int resume)
 		assert_int_equal(tconn_wait_reply(&c, 10000), 0);
 	}
 	tconn_drop(&c);
-	connect1(&c);
+	tconn_agent(&c, &env, "kiosk-1");
 	if (resume) {
 		/* The same request again: processed, or its reply again. */
 		assert_int_equal(tstep_send(&c, &st, 1), 0);
@@ -544,8 +431,8 @@ link_drop(int ex, int phase, int resume)
 		}
 		contact(&c, &card, next, result);
 	}
-	assert_done_once(id);
-	assert_agree(&card, INSTALLED);
+	tenv_assert_done_once(&env, id);
+	tenv_assert_agree_check(&env, &card, INSTALLED);
 	contact(&c, &card, 2, S_UP_TO_DATE);
 	tconn_close(&c);
 	tcard_free(&card);
@@ -565,9 +452,9 @@ test_link_drops(void **state)
 	assert_int_equal(points, 12);
 	/* The sessions the agent walked away from expire (2 s here) and
 	 * are closed: they must not move what a later session settled. */
-	msleep(3500);
+	tenv_msleep(3500);
 	for (i = first; i < nall; i++)
-		assert_done_audited(all_ops[i]);
+		tenv_assert_done_audited(&env, all_ops[i]);
 	assert_audit_chain();
 }
 
@@ -633,7 +520,7 @@ kcase_start(struct kcase *k)
 {
 	new_card(&k->card);
 	k->id = queue_install(k->card.csn);
-	connect1(&k->c);
+	tconn_agent(&k->c, &env, "kiosk-1");
 	assert_int_equal(tstep_init(&k->st, &k->card), 0);
 }
 
@@ -643,11 +530,11 @@ kcase_end(struct kcase *k, const char *state, int next, const char *result)
 {
 	tconn_drop(&k->c);
 	tstep_free(&k->st);
-	assert_op(k->id, state);
-	connect1(&k->c);
+	tenv_assert_op(&env, k->id, state);
+	tconn_agent(&k->c, &env, "kiosk-1");
 	contact(&k->c, &k->card, next, result);
-	assert_done_once(k->id);
-	assert_agree(&k->card, INSTALLED);
+	tenv_assert_done_once(&env, k->id);
+	tenv_assert_agree_check(&env, &k->card, INSTALLED);
 	contact(&k->c, &k->card, 2, S_UP_TO_DATE);
 	tconn_close(&k->c);
 	tcard_free(&k->card);
@@ -683,7 +570,7 @@ test_kill9(void **state)
 	/* a's session died with tsmd. */
 	snprintf(sid, sizeof(sid), "%s", a.st.sid);
 	tconn_drop(&a.c);
-	connect1(&a.c);
+	tconn_agent(&a.c, &env, "kiosk-1");
 	assert_int_equal(tconn_post(&a.c, sid, a.st.status, 1, a.st.body,
 	    a.st.blen, &r), 0);
 	assert_int_equal(r.code, 409);

@@ -29,32 +29,21 @@
 #define ISSUER_KVN	0x31
 
 static struct tsmd_env env;
-static char demo[256], agent1[256];
-
-/* The issuer's master key (KDF3): the key set cards rotate to. */
-static const uint8_t issuer[16] = { 0x49, 0x53, 0x53, 0x55, 0x45, 0x52,
-    0x2D, 0x4D, 0x41, 0x53, 0x54, 0x45, 0x52, 0x2D, 0x30, 0x31 };
+static char demo[256];
 
 static int
 setup(void **state)
 {
-	struct keys_client c;
 	int r;
 
 	(void)state;
 	if (tenv_start(&env) != 0)
 		return -1;
-	keys_init(&c, env.keyd.sock, 5000);
-	r = env_import(&c, "isd", ISSUER_KVN, KEYS_ROLE_MASTER, GP_DIV_KDF3,
-	    KEYS_ALG_AES, issuer, sizeof(issuer));
-	keys_close(&c);
-	if (r != 0) {
+	if ((r = tenv_issuer_import(&env, ISSUER_KVN)) != 0) {
 		fprintf(stderr, "issuer key import: %s\n", keys_strerror(r));
 		return -1;
 	}
-	snprintf(demo, sizeof(demo), "%s/demo.cap", env.dir);
-	snprintf(agent1, sizeof(agent1), "%s/kiosk-1", env.dir);
-	return tenv_tsmctl(&env, NULL, 0, "cap demo %s", demo) == 0 ? 0 : -1;
+	return tenv_demo_cap(&env, demo, sizeof(demo)) == 0 ? 0 : -1;
 }
 
 static int
@@ -64,53 +53,27 @@ teardown(void **state)
 	return tenv_stop(&env);
 }
 
-static int64_t
-queue(const char *csn, const char *fmt, ...)
+/* A new card numbered n, connected over c, the demo installed on it. */
+static void
+installed_card(struct tconn *c, struct tcard *card, unsigned n)
 {
-	char what[600], out[512];
-	long long id = 0;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	assert_int_equal(tenv_tsmctl(&env, out, sizeof(out), "op queue "
-	    "--card %s %s", csn, what), 0);
-	assert_int_equal(sscanf(out, "op %lld", &id), 1);
-	return id;
+	assert_int_equal(tcard_new(&env, n, 1, NULL, card), 0);
+	tconn_agent(c, &env, "kiosk-1");
+	tenv_queue(&env, card->csn, NULL, "install %s", demo);
+	tsession_expect(c, card, 3, "Installed 1 application.");
 }
 
+/* Queues what, runs a session of 3 exchanges that ends with result, and
+ * finds the operation in state. */
 static void
-assert_op(int64_t id, const char *state)
+op_run(struct tconn *c, struct tcard *card, const char *what,
+    const char *result, const char *state)
 {
-	char st[32];
+	int64_t id;
 
-	assert_int_equal(tenv_op_state(&env, id, st, sizeof(st)), 0);
-	assert_string_equal(st, state);
-}
-
-static void
-assert_agree(struct tcard *card, const char *want)
-{
-	char reg[1024], st[1024];
-
-	assert_int_equal(tcard_registry(card, reg, sizeof(reg)), 0);
-	assert_int_equal(tenv_store_instances(&env, card->csn, st,
-	    sizeof(st)), 0);
-	assert_string_equal(reg, want);
-	assert_string_equal(st, want);
-}
-
-static void
-session(struct tconn *c, struct tcard *card, int exchanges,
-    const char *result)
-{
-	struct tsess s;
-
-	memset(&s, 0, sizeof(s));
-	assert_int_equal(tsession_run(c, card, &s), 0);
-	assert_string_equal(s.result, result);
-	assert_int_equal(s.exchanges, exchanges);
+	id = tenv_queue(&env, card->csn, NULL, "%s", what);
+	tsession_expect(c, card, 3, result);
+	tenv_assert_op(&env, id, state);
 }
 
 static uint8_t
@@ -141,27 +104,14 @@ static void
 make_initialized(struct tcard *card, unsigned n)
 {
 	struct sim_opts so;
-	struct sim_keys k;
 	char path[300], *buf, *p;
 	FILE *f;
 	size_t len;
 
 	snprintf(path, sizeof(path), "%s/card-%u.json", env.dir, n);
 	memset(&so, 0, sizeof(so));
-	memset(&k, 0, sizeof(k));
 	so.state_path = path;
-	k.proto = 3;
-	k.i = 0x70;
-	k.s = 8;
-	k.kvn = ENV_KVN;
-	k.enc = card->ks.enc;
-	k.mac = card->ks.mac;
-	k.dek = card->ks.dek;
-	k.len = 16;
-	k.kdd = card->kdd;
-	k.seq = 1;
-	sim_card_free(card->sim);
-	assert_int_equal(sim_card_open_keys(&so, &k, &card->sim), 0);
+	assert_int_equal(tcard_sim_open(card, path), 0);
 	sim_card_free(card->sim);
 	card->sim = NULL;
 	assert_non_null(f = fopen(path, "r"));
@@ -220,9 +170,7 @@ store_knows_lc(const char *csn, const char *gp_state)
 static void
 to_issuer_keys(struct tcard *card)
 {
-	gp_keyset_wipe(&card->ks);
-	assert_int_equal(gp_keyset_diversify(&card->ks, GP_DIV_KDF3, issuer,
-	    sizeof(issuer), card->kdd), 0);
+	assert_int_equal(tcard_issuer_keys(card), 0);
 }
 
 static void
@@ -248,6 +196,27 @@ assert_store_keys(struct tcard *card, int want_kvn)
 	assert_string_equal(kcv[0], hex[0]);
 	assert_string_equal(kcv[1], hex[1]);
 	assert_string_equal(kcv[2], hex[2]);
+}
+
+/* The rotation id ran in a session of that many exchanges: done, and
+ * the card SECURED. */
+static void
+rotated(struct tconn *c, struct tcard *card, int64_t id, int exchanges)
+{
+	tsession_expect(c, card, exchanges,
+	    "Your card's security was updated.");
+	tenv_assert_op(&env, id, "done");
+	assert_int_equal(card_lc(card), 0x0F);
+}
+
+/* The card on the issuer keys, as the store records them; the test's own
+ * channel now needs them too: nothing installed. */
+static void
+on_issuer_keys(struct tcard *card)
+{
+	to_issuer_keys(card);
+	assert_store_keys(card, ISSUER_KVN);
+	tenv_assert_agree(&env, card, "");
 }
 
 /*
@@ -276,24 +245,19 @@ test_rotate_then_install(void **state)
 	assert_int_equal(tsm_store_card_kvn(s, k.id, &kvn, NULL),
 	    TSM_STORE_ERR_NOTFOUND);
 	tsm_store_close(s);
-	id = queue(card.csn, "rotate --label isd --version %d", ISSUER_KVN);
-	assert_int_equal(tconn_open(&c, env.port, agent1, agent1, "kiosk-1",
-	    0, 0), 0);
-	session(&c, &card, 3, "Your card's security was updated.");
-	assert_op(id, "done");
-	assert_int_equal(card_lc(&card), 0x0F);
+	id = tenv_queue(&env, card.csn, NULL, "rotate --label isd --version %d",
+	    ISSUER_KVN);
+	tconn_agent(&c, &env, "kiosk-1");
+	rotated(&c, &card, id, 3);
 	store_card(card.csn, &k);
 	assert_string_equal(k.gp_state, "SECURED");
-	to_issuer_keys(&card);
-	assert_store_keys(&card, ISSUER_KVN);
-	/* The test's own channel now needs the issuer keys. */
-	assert_agree(&card, "");
+	on_issuer_keys(&card);
 	/* Queued again: the same operation, already done. */
-	assert_int_equal(queue(card.csn, "rotate --version %d", ISSUER_KVN),
-	    id);
-	queue(card.csn, "install %s", demo);
-	session(&c, &card, 3, "Installed 1 application.");
-	assert_agree(&card, DEMO_APP ":selectable");
+	assert_int_equal(tenv_queue(&env, card.csn, NULL, "rotate --version %d",
+	    ISSUER_KVN), id);
+	tenv_queue(&env, card.csn, NULL, "install %s", demo);
+	tsession_expect(&c, &card, 3, "Installed 1 application.");
+	tenv_assert_agree(&env, &card, DEMO_APP ":selectable");
 	tconn_close(&c);
 	tcard_free(&card);
 }
@@ -311,16 +275,12 @@ test_rotate_read_first(void **state)
 
 	(void)state;
 	assert_int_equal(tcard_new(&env, 26, 1, NULL, &card), 0);
-	id = queue(card.csn, "rotate --version %d", ISSUER_KVN);
-	assert_int_equal(tconn_open(&c, env.port, agent1, agent1, "kiosk-1",
-	    0, 0), 0);
-	session(&c, &card, 4, "Your card's security was updated.");
-	assert_op(id, "done");
-	assert_int_equal(card_lc(&card), 0x0F);
-	to_issuer_keys(&card);
-	assert_store_keys(&card, ISSUER_KVN);
-	assert_agree(&card, "");
-	session(&c, &card, 2, "Your card is up to date.");
+	id = tenv_queue(&env, card.csn, NULL, "rotate --version %d",
+	    ISSUER_KVN);
+	tconn_agent(&c, &env, "kiosk-1");
+	rotated(&c, &card, id, 4);
+	on_issuer_keys(&card);
+	tsession_expect(&c, &card, 2, "Your card is up to date.");
 	tconn_close(&c);
 	tcard_free(&card);
 }
@@ -341,22 +301,18 @@ test_rotate_interrupted(void **state)
 	(void)state;
 	assert_int_equal(tcard_new(&env, 22, 1, NULL, &card), 0);
 	make_initialized(&card, 22);
-	assert_int_equal(tconn_open(&c, env.port, agent1, agent1, "kiosk-1",
-	    0, 0), 0);
+	tconn_agent(&c, &env, "kiosk-1");
 	store_knows_lc(card.csn, "INITIALIZED");
-	id = queue(card.csn, "rotate --version %d", ISSUER_KVN);
+	id = tenv_queue(&env, card.csn, NULL, "rotate --version %d",
+	    ISSUER_KVN);
 	memset(&ss, 0, sizeof(ss));
 	ss.stop_after = 2;	/* EXTERNAL AUTHENTICATE, PUT KEY */
 	assert_int_equal(tsession_run(&c, &card, &ss), 0);
 	assert_int_equal(ss.exchanges, 3);
-	assert_op(id, "uncertain");
+	tenv_assert_op(&env, id, "uncertain");
 	assert_int_equal(card_lc(&card), 0x07);
-	session(&c, &card, 4, "Your card's security was updated.");
-	assert_op(id, "done");
-	assert_int_equal(card_lc(&card), 0x0F);
-	to_issuer_keys(&card);
-	assert_store_keys(&card, ISSUER_KVN);
-	assert_agree(&card, "");
+	rotated(&c, &card, id, 4);
+	on_issuer_keys(&card);
 	tconn_close(&c);
 	tcard_free(&card);
 }
@@ -415,19 +371,16 @@ test_personalise(void **state)
 	    "\n0102=%s\n8010=%s\n!0202=00112233445566778899AABBCCDDEEFF\n",
 	    big, pin);
 	fclose(f);
-	assert_int_equal(tcard_new(&env, 23, 1, NULL, &card), 0);
-	assert_int_equal(tconn_open(&c, env.port, agent1, agent1, "kiosk-1",
-	    0, 0), 0);
-	queue(card.csn, "install %s", demo);
-	session(&c, &card, 3, "Installed 1 application.");
-	assert_agree(&card, DEMO_APP ":selectable");
-	id = queue(card.csn, "personalise %s %s", DEMO_APP, path);
+	installed_card(&c, &card, 23);
+	tenv_assert_agree(&env, &card, DEMO_APP ":selectable");
+	id = tenv_queue(&env, card.csn, NULL, "personalise %s %s", DEMO_APP,
+	    path);
 	/* The same data again: the same operation. */
-	assert_int_equal(queue(card.csn, "personalise %s %s", DEMO_APP, path),
-	    id);
-	session(&c, &card, 3, "Updated 1 application.");
-	assert_op(id, "done");
-	assert_agree(&card, DEMO_APP ":app_specific");
+	assert_int_equal(tenv_queue(&env, card.csn, NULL, "personalise %s %s",
+	    DEMO_APP, path), id);
+	tsession_expect(&c, &card, 3, "Updated 1 application.");
+	tenv_assert_op(&env, id, "done");
+	tenv_assert_agree(&env, &card, DEMO_APP ":app_specific");
 	get_dgi(&card, 0x0101, "5A084761739001010010");
 	get_dgi(&card, 0x0102, big);
 	get_dgi(&card, 0x8010, pin);
@@ -449,45 +402,32 @@ test_suspend_resume_terminate(void **state)
 	struct tconn c;
 	struct tcard card;
 	struct tsm_card k;
-	int64_t id;
 
 	(void)state;
-	assert_int_equal(tcard_new(&env, 24, 1, NULL, &card), 0);
-	assert_int_equal(tconn_open(&c, env.port, agent1, agent1, "kiosk-1",
-	    0, 0), 0);
-	queue(card.csn, "install %s", demo);
-	session(&c, &card, 3, "Installed 1 application.");
+	installed_card(&c, &card, 24);
 	assert_int_equal(card_lc(&card), 0x0F);
-	id = queue(card.csn, "suspend");
-	session(&c, &card, 3, "Your card is suspended.");
-	assert_op(id, "done");
+	op_run(&c, &card, "suspend", "Your card is suspended.", "done");
 	assert_int_equal(card_lc(&card), 0x7F);
 	store_card(card.csn, &k);
 	assert_string_equal(k.gp_state, "CARD_LOCKED");
-	assert_agree(&card, DEMO_APP ":selectable");
+	tenv_assert_agree(&env, &card, DEMO_APP ":selectable");
 	/* CARD_LOCKED: the card refuses a DELETE, which fails. */
-	id = queue(card.csn, "delete %s", DEMO_APP);
-	session(&c, &card, 3, "1 change could not be made.");
-	assert_op(id, "failed");
-	id = queue(card.csn, "resume");
-	session(&c, &card, 3, "Your card is active again.");
-	assert_op(id, "done");
+	op_run(&c, &card, "delete " DEMO_APP, "1 change could not be made.",
+	    "failed");
+	op_run(&c, &card, "resume", "Your card is active again.", "done");
 	assert_int_equal(card_lc(&card), 0x0F);
 	store_card(card.csn, &k);
 	assert_string_equal(k.gp_state, "SECURED");
-	assert_agree(&card, DEMO_APP ":selectable");
+	tenv_assert_agree(&env, &card, DEMO_APP ":selectable");
 	/* Already active: done without a command. */
-	id = queue(card.csn, "resume");
-	session(&c, &card, 3, "Your card is active again.");
-	assert_op(id, "done");
-	id = queue(card.csn, "terminate");
-	session(&c, &card, 3, "Your card has been terminated.");
-	assert_op(id, "done");
+	op_run(&c, &card, "resume", "Your card is active again.", "done");
+	op_run(&c, &card, "terminate", "Your card has been terminated.",
+	    "done");
 	assert_int_equal(card_lc(&card), 0xFF);
 	store_card(card.csn, &k);
 	assert_string_equal(k.gp_state, "TERMINATED");
 	assert_int_equal(k.state, TSM_CARD_TERMINATED);
-	session(&c, &card, 2, "This card has been terminated.");
+	tsession_expect(&c, &card, 2, "This card has been terminated.");
 	tconn_close(&c);
 	tcard_free(&card);
 }
@@ -540,23 +480,19 @@ test_refresh(void **state)
 	int64_t id;
 
 	(void)state;
-	assert_int_equal(tcard_new(&env, 25, 1, NULL, &card), 0);
-	assert_int_equal(tconn_open(&c, env.port, agent1, agent1, "kiosk-1",
-	    0, 0), 0);
-	queue(card.csn, "install %s", demo);
-	session(&c, &card, 3, "Installed 1 application.");
-	assert_agree(&card, DEMO_APP ":selectable");
+	installed_card(&c, &card, 25);
+	tenv_assert_agree(&env, &card, DEMO_APP ":selectable");
 	/* Locked behind tsmd's back. */
 	assert_int_equal(gp_hex_decode(DEMO_APP, aid, sizeof(aid), &n), 0);
 	gp_wr_init(&w, buf, sizeof(buf));
 	assert_int_equal(gp_cmd_set_status(GP_SETSTATUS_APP, 0x80, aid, n,
 	    &w), 0);
 	assert_int_equal(card_admin(&card, w.p, w.len), 0x9000);
-	id = queue(card.csn, "refresh");
+	id = tenv_queue(&env, card.csn, NULL, "refresh");
 	/* Registry read (exchange 2), nothing else to do. */
-	session(&c, &card, 3, "Your card is up to date.");
-	assert_op(id, "done");
-	assert_agree(&card, DEMO_APP ":locked");
+	tsession_expect(&c, &card, 3, "Your card is up to date.");
+	tenv_assert_op(&env, id, "done");
+	tenv_assert_agree(&env, &card, DEMO_APP ":locked");
 	assert_int_equal(tenv_tsmctl(&env, out, sizeof(out), "op show %lld",
 	    (long long)id), 0);
 	assert_non_null(strstr(out, "1 application(s) on the card, 1 "

@@ -21,11 +21,6 @@
  * channel is an INITIALIZE UPDATE too: it moves the card's counter, so it
  * comes after the last hinted session expected to be pre-computed.
  */
-#include <sys/socket.h>
-
-#include <netinet/in.h>
-#include <arpa/inet.h>
-
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -37,11 +32,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "client.h"
 #include "gp/scp.h"
-#include "keys.h"
 #include "store/ops.h"
 #include "tsmd_env.h"
 
@@ -60,6 +53,7 @@
 #define M_PRE		"tsmd_precomputed_total"
 #define M_MISS		"tsmd_precompute_misses_total"
 #define M_REQUEUED	"tsmd_operations_requeued_total"
+#define M_EXPIRED	"tsmd_sessions_ended_total{result=\"expired\"}"
 
 /* Commands of a pre-computed script before the job: SELECT, GET DATA,
  * INITIALIZE UPDATE (with its DF 20), then EXTERNAL AUTHENTICATE. */
@@ -68,7 +62,7 @@
 #define PRE		3
 
 static struct tsmd_env env;
-static char demo[256], agent1[256];
+static char demo[256];
 static size_t nidem;
 
 static int
@@ -77,9 +71,7 @@ setup(void **state)
 	(void)state;
 	if (tenv_start(&env) != 0)
 		return -1;
-	snprintf(demo, sizeof(demo), "%s/demo.cap", env.dir);
-	snprintf(agent1, sizeof(agent1), "%s/kiosk-1", env.dir);
-	return tenv_tsmctl(&env, NULL, 0, "cap demo %s", demo) == 0 ? 0 : -1;
+	return tenv_demo_cap(&env, demo, sizeof(demo)) == 0 ? 0 : -1;
 }
 
 static int
@@ -89,150 +81,20 @@ teardown(void **state)
 	return tenv_stop(&env);
 }
 
-static void
-connect1(struct tconn *c)
-{
-	assert_int_equal(tconn_open(c, env.port, agent1, agent1, "kiosk-1", 0,
-	    0), 0);
-}
-
 /* Queues an operation; a unique idempotency key, so that the same lock
  * can be queued again later. */
 static int64_t
 queue(const char *csn, const char *fmt, ...)
 {
-	char what[600], out[512];
-	long long id = 0;
+	char idem[32];
+	int64_t id;
 	va_list ap;
 
+	snprintf(idem, sizeof(idem), "pre-%zu", nidem++);
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	id = tenv_vqueue(&env, csn, idem, fmt, ap);
 	va_end(ap);
-	assert_int_equal(tenv_tsmctl(&env, out, sizeof(out), "op queue "
-	    "--card %s %s --idem pre-%zu", csn, what, nidem++), 0);
-	assert_int_equal(sscanf(out, "op %lld", &id), 1);
 	return id;
-}
-
-static void
-assert_op(int64_t id, const char *state)
-{
-	char st[32];
-
-	assert_int_equal(tenv_op_state(&env, id, st, sizeof(st)), 0);
-	if (strcmp(st, state) != 0)
-		fprintf(stderr, "op %lld is %s, wanted %s\n", (long long)id,
-		    st, state);
-	assert_string_equal(st, state);
-}
-
-/* The states the op.result audit records give an operation, in order. */
-static void
-op_audit(int64_t id, char *out, size_t cap)
-{
-	sqlite3 *db;
-	sqlite3_stmt *q;
-	long long op;
-	char st[16];
-	const char *d;
-
-	out[0] = '\0';
-	assert_int_equal(strncmp(env.db, "sqlite:", 7), 0);
-	assert_int_equal(sqlite3_open_v2(env.db + 7, &db, SQLITE_OPEN_READONLY,
-	    NULL), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT detail FROM audit_log "
-	    "WHERE action = 'op.result' ORDER BY seq", -1, &q, NULL),
-	    SQLITE_OK);
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		d = (const char *)sqlite3_column_text(q, 0);
-		if (d == NULL || sscanf(d, "{\"op\":%lld,\"state\":\"%15[a-z]",
-		    &op, st) != 2 || op != id)
-			continue;
-		snprintf(out + strlen(out), cap - strlen(out), "%s%s",
-		    out[0] ? "," : "", st);
-	}
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-}
-
-/* Done exactly once: state done, one "done" audit record, the last. */
-static void
-assert_done_once(int64_t id)
-{
-	char a[1024];
-	const char *p;
-
-	assert_op(id, "done");
-	op_audit(id, a, sizeof(a));
-	p = strstr(a, "done");
-	if (p == NULL || strcmp(p, "done") != 0) {
-		fprintf(stderr, "op %lld audit: %s\n", (long long)id, a);
-		fail();
-	}
-}
-
-/* Card registry and store instances agree, and are exactly want. */
-static void
-assert_agree(struct tcard *card, const char *want)
-{
-	char reg[1024], st[1024], why[128];
-
-	assert_int_equal(tcard_registry(card, reg, sizeof(reg)), 0);
-	assert_int_equal(tenv_store_instances(&env, card->csn, st,
-	    sizeof(st)), 0);
-	assert_string_equal(reg, want);
-	assert_string_equal(st, want);
-	assert_int_equal(sim_card_check(card->sim, why, sizeof(why)), 0);
-}
-
-/* GET on the plain metrics listener. */
-static int
-http_get(int port, const char *path, char *out, size_t cap)
-{
-	struct sockaddr_in sa;
-	char req[256];
-	size_t n = 0;
-	ssize_t k;
-	int fd;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		close(fd);
-		return -1;
-	}
-	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n"
-	    "Connection: close\r\n\r\n", path);
-	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
-		close(fd);
-		return -1;
-	}
-	while (n + 1 < cap && (k = read(fd, out + n, cap - 1 - n)) > 0)
-		n += (size_t)k;
-	out[n] = '\0';
-	close(fd);
-	return 0;
-}
-
-static unsigned long long
-metric(const char *name)
-{
-	char out[32768], key[128];
-	const char *p;
-	unsigned long long v = 0;
-
-	assert_int_equal(http_get(env.mport, "/metrics", out, sizeof(out)), 0);
-	snprintf(key, sizeof(key), "\n%s ", name);
-	if ((p = strstr(out, key)) == NULL)
-		fprintf(stderr, "metrics: no %s\n", name);
-	assert_non_null(p);
-	assert_int_equal(sscanf(p + strlen(key), "%llu", &v), 1);
-	return v;
 }
 
 struct counters {
@@ -242,9 +104,9 @@ struct counters {
 static void
 counters(struct counters *k)
 {
-	k->pre = metric(M_PRE);
-	k->miss = metric(M_MISS);
-	k->requeued = metric(M_REQUEUED);
+	k->pre = tenv_metric(&env, M_PRE);
+	k->miss = tenv_metric(&env, M_MISS);
+	k->requeued = tenv_metric(&env, M_REQUEUED);
 }
 
 /* The metrics moved by exactly these amounts since k (-1: any). */
@@ -314,29 +176,12 @@ struct pcard {
 static void
 pcard_new(struct pcard *p, unsigned n)
 {
-	struct sim_opts so;
-	struct sim_keys k;
-
 	memset(p, 0, sizeof(*p));
 	assert_int_equal(tcard_new(&env, n, 1, NULL, &p->c), 0);
 	snprintf(p->path, sizeof(p->path), "%s/pcard-%u.json", env.dir, n);
 	unlink(p->path);
-	memset(&so, 0, sizeof(so));
-	memset(&k, 0, sizeof(k));
-	so.state_path = p->path;
 	/* The same card as tcard_new's, now with its image on disk. */
-	k.proto = 3;
-	k.i = 0x70;
-	k.s = 8;
-	k.kvn = ENV_KVN;
-	k.enc = p->c.ks.enc;
-	k.mac = p->c.ks.mac;
-	k.dek = p->c.ks.dek;
-	k.len = 16;
-	k.kdd = p->c.kdd;
-	k.seq = 1;
-	sim_card_free(p->c.sim);
-	assert_int_equal(sim_card_open_keys(&so, &k, &p->c.sim), 0);
+	assert_int_equal(tcard_sim_open(&p->c, p->path), 0);
 	sim_card_tap(p->c.sim, tap_fn, &p->tap);
 	p->kvn = ENV_KVN;
 }
@@ -481,18 +326,19 @@ run(struct tconn *c, struct tcard *card, const char *hint, struct tsess *s)
 	s->hint = NULL;		/* h goes out of scope */
 }
 
-/* A session without a hint: discovery first, its exchanges and sentence,
- * and the 204 names the card. */
+/* A session with hint (NULL: none) that is not pre-computed: discovery
+ * first, its exchanges and sentence, and the 204 names the card. */
 static void
-plain(struct tconn *c, struct tcard *card, int exchanges,
-    const char *result)
+discovery(struct tconn *c, struct tcard *card, const char *hint,
+    int exchanges, const char *result)
 {
 	struct tsess s;
 
-	run(c, card, NULL, &s);
+	run(c, card, hint, &s);
 	if (s.exchanges != exchanges || strcmp(s.result, result) != 0)
-		fprintf(stderr, "plain: %d exchanges \"%s\", wanted %d "
-		    "\"%s\"\n", s.exchanges, s.result, exchanges, result);
+		fprintf(stderr, "discovery (hint \"%s\"): %d exchanges \"%s\", "
+		    "wanted %d \"%s\"\n", hint != NULL ? hint : "-",
+		    s.exchanges, s.result, exchanges, result);
 	assert_string_equal(s.result, result);
 	assert_int_equal(s.exchanges, exchanges);
 	assert_int_equal(s.expects[0], 0);
@@ -526,6 +372,20 @@ precomputed(struct tconn *c, struct tcard *card, const char *result)
 	assert_string_equal(s.card, card->csn);
 }
 
+/* The same, with the metrics: one pre-computed session more, no miss,
+ * nothing requeued; and the operation id done once. */
+static void
+precomputed_op(struct tconn *c, struct tcard *card, int64_t id,
+    const char *result)
+{
+	struct counters k;
+
+	counters(&k);
+	precomputed(c, card, result);
+	assert_moved(&k, 1, 0, 0);
+	tenv_assert_done_once(&env, id);
+}
+
 /* ---- (a) the pre-computed session ----------------------------------- */
 
 /*
@@ -540,39 +400,30 @@ test_precompute_after_first_session(void **state)
 	struct tconn c;
 	struct pcard p;
 	struct counters k;
-	struct tsess s;
 	unsigned long seq, fails;
 	int64_t ins, lock;
 
 	(void)state;
-	connect1(&c);
+	tconn_agent(&c, &env, "kiosk-1");
 	pcard_new(&p, 0x51);
 	ins = queue(p.c.csn, "install %s", demo);
 	counters(&k);
-	plain(&c, &p.c, 3, S_INSTALLED);
-	assert_done_once(ins);
+	discovery(&c, &p.c, NULL, 3, S_INSTALLED);
+	tenv_assert_done_once(&env, ins);
 	assert_int_equal(p.tap.install_app, 1);
 	assert_moved(&k, 0, 0, 0);
 	lock = queue(p.c.csn, "lock %s", DEMO_APP);
-	counters(&k);
 	p.tap.set_status = 0;
-	precomputed(&c, &p.c, S_UPDATED);
-	assert_moved(&k, 1, 0, 0);
-	assert_done_once(lock);
+	precomputed_op(&c, &p.c, lock, S_UPDATED);
 	assert_int_equal(p.tap.set_status, 1);
 	/* The channel the card opened authenticated at once. */
 	card_keyset(&p, &seq, &fails);
 	assert_int_equal(fails, 0);
 	assert_channel_known(&p);
-	assert_agree(&p.c, LOCKED);
+	tenv_assert_agree_check(&env, &p.c, LOCKED);
 	/* Nothing to do: discovery as ever (nothing to pre-compute). */
 	counters(&k);
-	run(&c, &p.c, p.c.csn, &s);
-	assert_int_equal(s.exchanges, 2);
-	assert_string_equal(s.result, S_UP_TO_DATE);
-	assert_int_equal(s.expects[0], 0);
-	assert_int_equal(s.ncmds[0], 3);
-	assert_string_equal(s.card, p.c.csn);
+	discovery(&c, &p.c, p.c.csn, 2, S_UP_TO_DATE);
 	assert_moved(&k, 0, 0, 0);
 	/* That session's INITIALIZE UPDATE moved the counter; tsmd verified
 	 * the answer and recorded it, so the next job is pre-computed. */
@@ -580,10 +431,7 @@ test_precompute_after_first_session(void **state)
 	card_keyset(&p, &seq, &fails);
 	assert_int_equal(fails, 0);
 	lock = queue(p.c.csn, "unlock %s", DEMO_APP);
-	counters(&k);
-	precomputed(&c, &p.c, S_UPDATED);
-	assert_moved(&k, 1, 0, 0);
-	assert_done_once(lock);
+	precomputed_op(&c, &p.c, lock, S_UPDATED);
 	tconn_close(&c);
 	pcard_free(&p);
 }
@@ -603,23 +451,19 @@ test_precompute_not_eligible(void **state)
 	int64_t lock;
 
 	(void)state;
-	connect1(&c);
+	tconn_agent(&c, &env, "kiosk-1");
 	pcard_new(&p, 0x52);
 	queue(p.c.csn, "install %s", demo);
 	assert_no_channel(p.c.csn);
 	counters(&k);
-	run(&c, &p.c, p.c.csn, &s);	/* no card_channel row yet */
-	assert_int_equal(s.exchanges, 3);
-	assert_string_equal(s.result, S_INSTALLED);
-	assert_int_equal(s.expects[0], 0);
-	assert_int_equal(s.ncmds[0], 3);
-	assert_string_equal(s.card, p.c.csn);
+	/* No card_channel row yet. */
+	discovery(&c, &p.c, p.c.csn, 3, S_INSTALLED);
 	assert_moved(&k, 0, 0, 0);
 	/* Now it has one. */
 	assert_channel_known(&p);
 	lock = queue(p.c.csn, "lock %s", DEMO_APP);
 	precomputed(&c, &p.c, S_UPDATED);
-	assert_done_once(lock);
+	tenv_assert_done_once(&env, lock);
 	/* A card unknown to the store, hinted as itself. */
 	assert_int_equal(tcard_new(&env, 0x53, 0, NULL, &stranger), 0);
 	counters(&k);
@@ -631,7 +475,7 @@ test_precompute_not_eligible(void **state)
 	assert_string_equal(s.card, "");
 	assert_moved(&k, 0, 0, 0);
 	tcard_free(&stranger);
-	assert_agree(&p.c, LOCKED);
+	tenv_assert_agree_check(&env, &p.c, LOCKED);
 	tconn_close(&c);
 	pcard_free(&p);
 }
@@ -652,7 +496,7 @@ test_precompute_found_by_kdd(void **state)
 	int64_t ins, lock;
 
 	(void)state;
-	connect1(&c);
+	tconn_agent(&c, &env, "kiosk-1");
 	assert_int_equal(tcard_new(&env, 0x57, 1, csn, &card), 0);
 	assert_string_equal(card.csn, csn);
 	ins = queue(csn, "install %s", demo);
@@ -660,7 +504,7 @@ test_precompute_found_by_kdd(void **state)
 	assert_int_equal(s.exchanges, 3);
 	assert_string_equal(s.result, S_INSTALLED);
 	assert_string_equal(s.card, csn);
-	assert_done_once(ins);
+	tenv_assert_done_once(&env, ins);
 	lock = queue(csn, "lock %s", DEMO_APP);
 	counters(&k);
 	run(&c, &card, s.card, &s);	/* the name the 204 gave */
@@ -669,8 +513,8 @@ test_precompute_found_by_kdd(void **state)
 	assert_int_equal(s.expects[0], 1);
 	assert_string_equal(s.card, csn);
 	assert_moved(&k, 1, 0, 0);
-	assert_done_once(lock);
-	assert_agree(&card, LOCKED);
+	tenv_assert_done_once(&env, lock);
+	tenv_assert_agree_check(&env, &card, LOCKED);
 	tconn_close(&c);
 	tcard_free(&card);
 }
@@ -684,10 +528,6 @@ test_precompute_found_by_kdd(void **state)
 static void
 test_precompute_rotation(void **state)
 {
-	static const uint8_t issuer[16] = { 0x49, 0x53, 0x53, 0x55, 0x45,
-	    0x52, 0x2D, 0x4D, 0x41, 0x53, 0x54, 0x45, 0x52, 0x2D, 0x30,
-	    0x31 };
-	struct keys_client kc;
 	struct tconn c;
 	struct pcard p;
 	struct counters k;
@@ -695,24 +535,17 @@ test_precompute_rotation(void **state)
 	struct tsm_store *st;
 	struct tsm_card card;
 	int64_t rot, lock, unlock;
-	int kvn = -1, r;
+	int kvn = -1;
 
 	(void)state;
-	keys_init(&kc, env.keyd.sock, 5000);
-	r = env_import(&kc, "isd", 0x31, KEYS_ROLE_MASTER, GP_DIV_KDF3,
-	    KEYS_ALG_AES, issuer, sizeof(issuer));
-	keys_close(&kc);
-	assert_int_equal(r, 0);
-	connect1(&c);
+	assert_int_equal(tenv_issuer_import(&env, 0x31), 0);
+	tconn_agent(&c, &env, "kiosk-1");
 	pcard_new(&p, 0x59);
 	queue(p.c.csn, "install %s", demo);
-	plain(&c, &p.c, 3, S_INSTALLED);
+	discovery(&c, &p.c, NULL, 3, S_INSTALLED);
 	assert_channel_known(&p);
 	rot = queue(p.c.csn, "rotate --version 49");
-	counters(&k);
-	precomputed(&c, &p.c, "Your card's security was updated.");
-	assert_moved(&k, 1, 0, 0);
-	assert_done_once(rot);
+	precomputed_op(&c, &p.c, rot, "Your card's security was updated.");
 	assert_int_equal(tsm_store_open(&st, env.db, NULL), 0);
 	assert_int_equal(tsm_store_card_get(st, p.c.csn, &card), 0);
 	assert_int_equal(tsm_store_card_kvn(st, card.id, &kvn, NULL), 0);
@@ -728,19 +561,14 @@ test_precompute_rotation(void **state)
 	assert_string_equal(s.result, S_UPDATED);
 	assert_int_equal(s.expects[0], 0);
 	assert_moved(&k, 0, 0, 0);
-	assert_done_once(lock);
+	tenv_assert_done_once(&env, lock);
 	assert_channel_known(&p);
 	unlock = queue(p.c.csn, "unlock %s", DEMO_APP);
-	counters(&k);
-	precomputed(&c, &p.c, S_UPDATED);
-	assert_moved(&k, 1, 0, 0);
-	assert_done_once(unlock);
+	precomputed_op(&c, &p.c, unlock, S_UPDATED);
 	assert_int_equal(p.tap.set_status, 2);
 	/* The test's own channel now needs the issuer keys. */
-	gp_keyset_wipe(&p.c.ks);
-	assert_int_equal(gp_keyset_diversify(&p.c.ks, GP_DIV_KDF3, issuer,
-	    sizeof(issuer), p.c.kdd), 0);
-	assert_agree(&p.c, SELECTABLE);
+	assert_int_equal(tcard_issuer_keys(&p.c), 0);
+	tenv_assert_agree_check(&env, &p.c, SELECTABLE);
 	tconn_close(&c);
 	pcard_free(&p);
 }
@@ -766,10 +594,10 @@ test_precompute_counter_moved(void **state)
 	int64_t lock, unlock;
 
 	(void)state;
-	connect1(&c);
+	tconn_agent(&c, &env, "kiosk-1");
 	pcard_new(&p, 0x54);
 	queue(p.c.csn, "install %s", demo);
-	plain(&c, &p.c, 3, S_INSTALLED);
+	discovery(&c, &p.c, NULL, 3, S_INSTALLED);
 	lock = queue(p.c.csn, "lock %s", DEMO_APP);
 	iu_elsewhere(&p);
 	card_keyset(&p, &seq0, &fails);
@@ -797,7 +625,7 @@ test_precompute_counter_moved(void **state)
 	assert_int_equal(seq1, seq0 + 1);
 	assert_int_equal(fails, 0);
 	/* The lock is running in the store: it left with the script. */
-	assert_op(lock, "running");
+	tenv_assert_op(&env, lock, "running");
 	/* Then the normal flow: the job in exchange 2, 204 in 3. */
 	assert_int_equal(tstep_finish(&c, &st), 0);
 	assert_int_equal(st.exchanges, 3);
@@ -807,21 +635,18 @@ test_precompute_counter_moved(void **state)
 	assert_string_equal(st.statuses[1], "ok");
 	tstep_free(&st);
 	assert_moved(&k, 1, 1, 1);
-	assert_done_once(lock);
+	tenv_assert_done_once(&env, lock);
 	assert_int_equal(p.tap.set_status, 1);
 	card_keyset(&p, &seq1, &fails);
 	assert_int_equal(fails, 0);
 	assert_channel_known(&p);	/* learnt again in the fallback */
 	/* The store learnt the counter again: pre-computed once more. */
 	unlock = queue(p.c.csn, "unlock %s", DEMO_APP);
-	counters(&k);
-	precomputed(&c, &p.c, S_UPDATED);
-	assert_moved(&k, 1, 0, 0);
-	assert_done_once(unlock);
+	precomputed_op(&c, &p.c, unlock, S_UPDATED);
 	assert_int_equal(p.tap.set_status, 2);
 	card_keyset(&p, &seq1, &fails);
 	assert_int_equal(fails, 0);
-	assert_agree(&p.c, SELECTABLE);
+	tenv_assert_agree_check(&env, &p.c, SELECTABLE);
 	tconn_close(&c);
 	pcard_free(&p);
 }
@@ -846,13 +671,13 @@ test_precompute_wrong_card(void **state)
 	int64_t la, lb;
 
 	(void)state;
-	connect1(&c);
+	tconn_agent(&c, &env, "kiosk-1");
 	pcard_new(&a, 0x55);
 	pcard_new(&b, 0x56);
 	queue(a.c.csn, "install %s", demo);
 	queue(b.c.csn, "install %s", demo);
-	plain(&c, &a.c, 3, S_INSTALLED);
-	plain(&c, &b.c, 3, S_INSTALLED);
+	discovery(&c, &a.c, NULL, 3, S_INSTALLED);
+	discovery(&c, &b.c, NULL, 3, S_INSTALLED);
 	la = queue(a.c.csn, "lock %s", DEMO_APP);
 	lb = queue(b.c.csn, "lock %s", DEMO_APP);
 	a.tap.set_status = b.tap.set_status = 0;
@@ -864,30 +689,27 @@ test_precompute_wrong_card(void **state)
 	assert_int_equal(st.expects[0], 1);
 	assert_int_equal(st.ran[0], PRE);
 	assert_string_equal(st.statuses[0], "unexpected-response");
-	assert_op(lb, "running");	/* B's script left */
-	assert_op(la, "queued");
+	tenv_assert_op(&env, lb, "running");	/* B's script left */
+	tenv_assert_op(&env, la, "queued");
 	assert_int_equal(tstep_finish(&c, &st), 0);
 	assert_int_equal(st.exchanges, 3);
 	assert_string_equal(st.result, S_UPDATED);
 	assert_string_equal(st.csn, a.c.csn);	/* the card it was */
 	tstep_free(&st);
 	assert_moved(&k, 1, 1, 1);
-	assert_done_once(la);
-	assert_op(lb, "queued");
+	tenv_assert_done_once(&env, la);
+	tenv_assert_op(&env, lb, "queued");
 	assert_int_equal(a.tap.set_status, 1);
 	assert_int_equal(b.tap.set_status, 0);
 	card_keyset(&a, &seq, &fails);
 	assert_int_equal(fails, 0);
 	/* B's own session, with its own name: its counter is as recorded. */
-	counters(&k);
-	precomputed(&c, &b.c, S_UPDATED);
-	assert_moved(&k, 1, 0, 0);
-	assert_done_once(lb);
+	precomputed_op(&c, &b.c, lb, S_UPDATED);
 	assert_int_equal(b.tap.set_status, 1);
 	card_keyset(&b, &seq, &fails);
 	assert_int_equal(fails, 0);
-	assert_agree(&a.c, LOCKED);
-	assert_agree(&b.c, LOCKED);
+	tenv_assert_agree_check(&env, &a.c, LOCKED);
+	tenv_assert_agree_check(&env, &b.c, LOCKED);
 	tconn_close(&c);
 	pcard_free(&a);
 	pcard_free(&b);
@@ -902,17 +724,16 @@ test_precompute_bad_hint(void **state)
 	struct tconn c;
 	struct pcard p;
 	struct counters k;
-	struct tsess s;
 	char bad[6][40];
 	size_t i, n;
 	int64_t id;
 
 	(void)state;
-	connect1(&c);
+	tconn_agent(&c, &env, "kiosk-1");
 	pcard_new(&p, 0x5A);	/* CSN 479050400000005A0000: a letter */
 	assert_non_null(strchr(p.c.csn, 'A'));
 	queue(p.c.csn, "install %s", demo);
-	plain(&c, &p.c, 3, S_INSTALLED);
+	discovery(&c, &p.c, NULL, 3, S_INSTALLED);
 	n = strlen(p.c.csn);
 	assert_int_equal(n, 20);
 	snprintf(bad[0], sizeof(bad[0]), "%.19s", p.c.csn);	/* 19 */
@@ -929,25 +750,17 @@ test_precompute_bad_hint(void **state)
 	for (i = 0; i < 6; i++) {
 		id = queue(p.c.csn, "%s %s", i % 2 ? "unlock" : "lock",
 		    DEMO_APP);
-		run(&c, &p.c, bad[i], &s);
-		if (s.exchanges != 3)
-			fprintf(stderr, "hint \"%s\": %d exchanges\n", bad[i],
-			    s.exchanges);
-		assert_int_equal(s.exchanges, 3);
-		assert_string_equal(s.result, S_UPDATED);
-		assert_int_equal(s.expects[0], 0);
-		assert_int_equal(s.ncmds[0], 3);
-		assert_string_equal(s.card, p.c.csn);
-		assert_done_once(id);
+		discovery(&c, &p.c, bad[i], 3, S_UPDATED);
+		tenv_assert_done_once(&env, id);
 	}
 	assert_moved(&k, 0, 0, 0);
 	/* The card was eligible all along: the right name is taken. */
 	id = queue(p.c.csn, "lock %s", DEMO_APP);
 	precomputed(&c, &p.c, S_UPDATED);
 	assert_moved(&k, 1, 0, 0);
-	assert_done_once(id);
+	tenv_assert_done_once(&env, id);
 	assert_int_equal(p.tap.set_status, 7);
-	assert_agree(&p.c, LOCKED);
+	tenv_assert_agree_check(&env, &p.c, LOCKED);
 	tconn_close(&c);
 	pcard_free(&p);
 }
@@ -971,8 +784,8 @@ known_card(struct tconn *c, struct pcard *p, unsigned n)
 
 	pcard_new(p, n);
 	id = queue(p->c.csn, "refresh");
-	plain(c, &p->c, 3, S_UP_TO_DATE);
-	assert_done_once(id);
+	discovery(c, &p->c, NULL, 3, S_UP_TO_DATE);
+	tenv_assert_done_once(&env, id);
 }
 
 /* The pre-computed install whole, to learn its shape. */
@@ -987,7 +800,7 @@ learn_job(struct tconn *c)
 	id = queue(p.c.csn, "install %s", demo);
 	p.tap.n = 0;
 	precomputed(c, &p.c, S_INSTALLED);
-	assert_done_once(id);
+	tenv_assert_done_once(&env, id);
 	/* INSTALL [for load], LOAD..., INSTALL [for install], GET STATUS
 	 * x2, as the card saw them. */
 	assert_true(p.tap.n >= 5);
@@ -999,7 +812,7 @@ learn_job(struct tconn *c)
 	assert_int_equal(p.tap.ins[2 + nload], 0xF2);
 	assert_int_equal(p.tap.ins[3 + nload], 0xF2);
 	assert_int_equal(p.tap.install_app, 1);
-	assert_agree(&p.c, SELECTABLE);
+	tenv_assert_agree_check(&env, &p.c, SELECTABLE);
 	pcard_free(&p);
 }
 
@@ -1068,7 +881,7 @@ cut_at(struct tconn *c, unsigned n, size_t index, int mode)
 	assert_int_equal(st.exchanges, 2);
 	assert_string_equal(st.result, first);
 	tstep_free(&st);
-	assert_op(id, state);
+	tenv_assert_op(&env, id, state);
 	assert_moved(&k, 1, -1, index <= P_EA);
 	/* The next contact, with the hint as an agent gives it. */
 	counters(&k);
@@ -1089,7 +902,7 @@ cut_at(struct tconn *c, unsigned n, size_t index, int mode)
 		assert_moved(&k, 1, 1, 1);	/* a miss, then the job */
 	else
 		assert_moved(&k, 0, 0, 0);
-	assert_done_once(id);
+	tenv_assert_done_once(&env, id);
 	/*
 	 * The card got INSTALL [for install] once, or twice when the
 	 * first one's writes went with the power (the tap sees a command
@@ -1103,16 +916,8 @@ cut_at(struct tconn *c, unsigned n, size_t index, int mode)
 	assert_int_equal(p.tap.install_app, 1 + twice);
 	card_keyset(&p, &seq, &fails);
 	assert_int_equal(fails, 0);
-	assert_agree(&p.c, SELECTABLE);
+	tenv_assert_agree_check(&env, &p.c, SELECTABLE);
 	pcard_free(&p);
-}
-
-static void
-msleep(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
 }
 
 /* Waits for an abandoned session: expired and its store work done. */
@@ -1122,9 +927,9 @@ wait_expired(unsigned long long before)
 	int i, quiet = 0;
 
 	for (i = 0; i < 300 && quiet < 2; i++) {
-		msleep(50);
-		if (metric("tsmd_sessions_ended_total{result=\"expired\"}") >
-		    before && metric("tsmd_jobs_pending") == 0)
+		tenv_msleep(50);
+		if (tenv_metric(&env, M_EXPIRED) > before &&
+		    tenv_metric(&env, "tsmd_jobs_pending") == 0)
 			quiet++;
 		else
 			quiet = 0;
@@ -1149,12 +954,10 @@ test_precompute_link_lost(void **state)
 	struct tstep st;
 	struct tsess s;
 	unsigned long long expired;
-	char a[512];
-	const char *d;
 	int64_t id, lock;
 
 	(void)state;
-	connect1(&c);
+	tconn_agent(&c, &env, "kiosk-1");
 	known_card(&c, &p, 0x58);
 	id = queue(p.c.csn, "install %s", demo);
 	assert_int_equal(tstep_init(&st, &p.c), 0);
@@ -1168,9 +971,9 @@ test_precompute_link_lost(void **state)
 	tstep_free(&st);
 	tconn_drop(&c);		/* the answers are lost with the link */
 	assert_int_equal(p.tap.install_app, 1);
-	assert_op(id, "running");
-	expired = metric("tsmd_sessions_ended_total{result=\"expired\"}");
-	connect1(&c);
+	tenv_assert_op(&env, id, "running");
+	expired = tenv_metric(&env, M_EXPIRED);
+	tconn_agent(&c, &env, "kiosk-1");
 	counters(&k);
 	run(&c, &p.c, p.c.csn, &s);
 	assert_int_equal(s.exchanges, 3);	/* registry read: all there */
@@ -1178,20 +981,14 @@ test_precompute_link_lost(void **state)
 	assert_int_equal(s.expects[0], 0);
 	assert_string_equal(s.card, p.c.csn);
 	assert_moved(&k, 0, 0, 0);
-	assert_done_once(id);
+	tenv_assert_done_once(&env, id);
 	assert_int_equal(p.tap.install_app, 1);
 	/* The late writer: still done, one "done" record. */
 	wait_expired(expired);
-	assert_op(id, "done");
-	op_audit(id, a, sizeof(a));
-	assert_non_null(d = strstr(a, "done"));
-	assert_null(strstr(d + 4, "done"));
+	tenv_assert_done_audited(&env, id);
 	lock = queue(p.c.csn, "lock %s", DEMO_APP);
-	counters(&k);
-	precomputed(&c, &p.c, S_UPDATED);
-	assert_moved(&k, 1, 0, 0);
-	assert_done_once(lock);
-	assert_agree(&p.c, LOCKED);
+	precomputed_op(&c, &p.c, lock, S_UPDATED);
+	tenv_assert_agree_check(&env, &p.c, LOCKED);
 	tconn_close(&c);
 	pcard_free(&p);
 }
@@ -1205,7 +1002,7 @@ test_precompute_power_cut(void **state)
 	size_t m, i;
 
 	(void)state;
-	connect1(&c);
+	tconn_agent(&c, &env, "kiosk-1");
 	learn_job(&c);
 	for (m = 0; m < 2; m++)
 		for (i = 0; i < P_LEN; i++)

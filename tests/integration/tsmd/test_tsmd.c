@@ -6,11 +6,6 @@
  * the card's registry (read by the test with its own secure channel)
  * against the store's instances.
  */
-#include <sys/socket.h>
-
-#include <netinet/in.h>
-#include <arpa/inet.h>
-
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -36,21 +31,13 @@ static char kaoh[512], demo[256], agent1[256], agent2[256];
 static int
 setup(void **state)
 {
-	const char *v = getenv("TSM_VECTORS");
-
 	(void)state;
-	snprintf(kaoh, sizeof(kaoh), "%s/cap/kaoh_helloworld.cap",
-	    v != NULL ? v : TSM_VECTORS_DIR);
-	if (access(kaoh, R_OK) != 0) {
-		fprintf(stderr, "%s: missing\n", kaoh);
+	if (tenv_vector("cap/kaoh_helloworld.cap", kaoh, sizeof(kaoh)) != 0 ||
+	    tenv_start(&env) != 0)
 		return -1;
-	}
-	if (tenv_start(&env) != 0)
-		return -1;
-	snprintf(demo, sizeof(demo), "%s/demo.cap", env.dir);
 	snprintf(agent1, sizeof(agent1), "%s/kiosk-1", env.dir);
 	snprintf(agent2, sizeof(agent2), "%s/kiosk-2", env.dir);
-	return tenv_tsmctl(&env, NULL, 0, "cap demo %s", demo) == 0 ? 0 : -1;
+	return tenv_demo_cap(&env, demo, sizeof(demo)) == 0 ? 0 : -1;
 }
 
 static int
@@ -60,100 +47,29 @@ teardown(void **state)
 	return tenv_stop(&env);
 }
 
-static const char *
-kaoh_install(void)
-{
-	static char b[600];
-
-	snprintf(b, sizeof(b), "install %s", kaoh);
-	return b;
-}
-
-static const char *
-demo_install(void)
-{
-	static char b[300];
-
-	snprintf(b, sizeof(b), "install %s", demo);
-	return b;
-}
-
-static void
-connect1(struct tconn *c)
-{
-	assert_int_equal(tconn_open(c, env.port, agent1, agent1, "kiosk-1", 0,
-	    0), 0);
-}
-
-static int64_t
-queue(const char *csn, const char *what)
-{
-	char out[512];
-	long long id = 0;
-
-	assert_int_equal(tenv_tsmctl(&env, out, sizeof(out), "op queue "
-	    "--card %s %s", csn, what), 0);
-	assert_int_equal(sscanf(out, "op %lld", &id), 1);
-	return id;
-}
-
-static void
-assert_op(int64_t id, const char *state)
-{
-	char st[32];
-
-	assert_int_equal(tenv_op_state(&env, id, st, sizeof(st)), 0);
-	assert_string_equal(st, state);
-}
-
-/* Card registry and store instances agree, and are exactly want. */
-static void
-assert_agree(struct tcard *card, const char *want)
-{
-	char reg[1024], st[1024];
-
-	assert_int_equal(tcard_registry(card, reg, sizeof(reg)), 0);
-	assert_int_equal(tenv_store_instances(&env, card->csn, st,
-	    sizeof(st)), 0);
-	assert_string_equal(reg, want);
-	assert_string_equal(st, want);
-}
-
-static void
-session(struct tconn *c, struct tcard *card, int exchanges,
-    const char *result)
-{
-	struct tsess s;
-
-	memset(&s, 0, sizeof(s));
-	assert_int_equal(tsession_run(c, card, &s), 0);
-	assert_string_equal(s.result, result);
-	assert_int_equal(s.exchanges, exchanges);
-}
-
 /* Two CAPs (a real one and the project's demo) in one session. */
 static void
 test_install(void **state)
 {
 	struct tconn c;
 	struct tcard card;
-	char why[128];
 	int64_t a, b;
 
 	(void)state;
 	assert_int_equal(tcard_new(&env, 1, 1, NULL, &card), 0);
-	a = queue(card.csn, kaoh_install());
-	b = queue(card.csn, demo_install());
+	a = tenv_queue(&env, card.csn, NULL, "install %s", kaoh);
+	b = tenv_queue(&env, card.csn, NULL, "install %s", demo);
 	/* Queued twice: the same operation (idempotency key). */
-	assert_int_equal(queue(card.csn, demo_install()), b);
-	connect1(&c);
-	session(&c, &card, 3, "Installed 2 applications.");
-	assert_op(a, "done");
-	assert_op(b, "done");
-	assert_agree(&card, KAOH_APP ":selectable," DEMO_APP ":selectable");
-	assert_int_equal(sim_card_check(card.sim, why, sizeof(why)), 0);
+	assert_int_equal(tenv_queue(&env, card.csn, NULL, "install %s", demo),
+	    b);
+	tconn_agent(&c, &env, "kiosk-1");
+	tsession_expect(&c, &card, 3, "Installed 2 applications.");
+	tenv_assert_op(&env, a, "done");
+	tenv_assert_op(&env, b, "done");
+	tenv_assert_agree_check(&env, &card, KAOH_APP ":selectable,"
+	    DEMO_APP ":selectable");
 	/* Nothing left: identified, answered at once. */
-	session(&c, &card, 2, "Your card is up to date.");
+	tsession_expect(&c, &card, 2, "Your card is up to date.");
 	tconn_close(&c);
 	tcard_free(&card);
 }
@@ -168,9 +84,10 @@ test_identify(void **state)
 	(void)state;
 	assert_int_equal(tcard_new(&env, 2, 1, "0102030405060708", &known), 0);
 	assert_int_equal(tcard_new(&env, 3, 0, NULL, &unknown), 0);
-	connect1(&c);
-	session(&c, &known, 2, "Your card is up to date.");
-	session(&c, &unknown, 2, "This card is not managed by this service.");
+	tconn_agent(&c, &env, "kiosk-1");
+	tsession_expect(&c, &known, 2, "Your card is up to date.");
+	tsession_expect(&c, &unknown, 2,
+	    "This card is not managed by this service.");
 	tconn_close(&c);
 	tcard_free(&known);
 	tcard_free(&unknown);
@@ -186,21 +103,21 @@ test_lifecycle_ops(void **state)
 
 	(void)state;
 	assert_int_equal(tcard_new(&env, 4, 1, NULL, &card), 0);
-	connect1(&c);
-	queue(card.csn, demo_install());
-	session(&c, &card, 3, "Installed 1 application.");
-	assert_agree(&card, DEMO_APP ":selectable");
-	id = queue(card.csn, "lock " DEMO_APP);
-	session(&c, &card, 3, "Updated 1 application.");
-	assert_op(id, "done");
-	assert_agree(&card, DEMO_APP ":locked");
-	queue(card.csn, "unlock " DEMO_APP);
-	session(&c, &card, 3, "Updated 1 application.");
-	assert_agree(&card, DEMO_APP ":selectable");
-	id = queue(card.csn, "delete " DEMO_PKG " --related");
-	session(&c, &card, 3, "Removed 1 application.");
-	assert_op(id, "done");
-	assert_agree(&card, "");
+	tconn_agent(&c, &env, "kiosk-1");
+	tenv_queue(&env, card.csn, NULL, "install %s", demo);
+	tsession_expect(&c, &card, 3, "Installed 1 application.");
+	tenv_assert_agree(&env, &card, DEMO_APP ":selectable");
+	id = tenv_queue(&env, card.csn, NULL, "lock " DEMO_APP);
+	tsession_expect(&c, &card, 3, "Updated 1 application.");
+	tenv_assert_op(&env, id, "done");
+	tenv_assert_agree(&env, &card, DEMO_APP ":locked");
+	tenv_queue(&env, card.csn, NULL, "unlock " DEMO_APP);
+	tsession_expect(&c, &card, 3, "Updated 1 application.");
+	tenv_assert_agree(&env, &card, DEMO_APP ":selectable");
+	id = tenv_queue(&env, card.csn, NULL, "delete " DEMO_PKG " --related");
+	tsession_expect(&c, &card, 3, "Removed 1 application.");
+	tenv_assert_op(&env, id, "done");
+	tenv_assert_agree(&env, &card, "");
 	tconn_close(&c);
 	tcard_free(&card);
 }
@@ -216,10 +133,11 @@ test_refused_op(void **state)
 
 	(void)state;
 	assert_int_equal(tcard_new(&env, 5, 1, NULL, &card), 0);
-	connect1(&c);
-	id = queue(card.csn, "lock " DEMO_APP);	/* nothing installed */
-	session(&c, &card, 3, "1 change could not be made.");
-	assert_op(id, "failed");
+	tconn_agent(&c, &env, "kiosk-1");
+	/* Nothing installed. */
+	id = tenv_queue(&env, card.csn, NULL, "lock " DEMO_APP);
+	tsession_expect(&c, &card, 3, "1 change could not be made.");
+	tenv_assert_op(&env, id, "failed");
 	assert_int_equal(tenv_tsmctl(&env, out, sizeof(out), "op show %lld",
 	    (long long)id), 0);
 	assert_non_null(strstr(out, "SET STATUS answered 6A88"));
@@ -238,24 +156,22 @@ removed_then_reconciled(unsigned n, int stop_after)
 	struct tconn c;
 	struct tcard card;
 	struct tsess s;
-	char why[128];
 	int64_t id;
 
 	assert_int_equal(tcard_new(&env, n, 1, NULL, &card), 0);
-	connect1(&c);
-	id = queue(card.csn, demo_install());
+	tconn_agent(&c, &env, "kiosk-1");
+	id = tenv_queue(&env, card.csn, NULL, "install %s", demo);
 	memset(&s, 0, sizeof(s));
 	s.stop_after = stop_after;
 	assert_int_equal(tsession_run(&c, &card, &s), 0);
 	assert_int_equal(s.exchanges, 3);
 	assert_string_equal(s.result, "Your card was removed too early. "
 	    "Please present it again.");
-	assert_op(id, "uncertain");
+	tenv_assert_op(&env, id, "uncertain");
 	/* Registry read, then the rest of the job, in one session. */
-	session(&c, &card, 4, "Installed 1 application.");
-	assert_op(id, "done");
-	assert_agree(&card, DEMO_APP ":selectable");
-	assert_int_equal(sim_card_check(card.sim, why, sizeof(why)), 0);
+	tsession_expect(&c, &card, 4, "Installed 1 application.");
+	tenv_assert_op(&env, id, "done");
+	tenv_assert_agree_check(&env, &card, DEMO_APP ":selectable");
 	tconn_close(&c);
 	tcard_free(&card);
 }
@@ -286,17 +202,17 @@ test_link_lost_after_job(void **state)
 
 	(void)state;
 	assert_int_equal(tcard_new(&env, 8, 1, NULL, &card), 0);
-	connect1(&c);
-	id = queue(card.csn, demo_install());
+	tconn_agent(&c, &env, "kiosk-1");
+	id = tenv_queue(&env, card.csn, NULL, "install %s", demo);
 	memset(&s, 0, sizeof(s));
 	s.drop_job = 1;
 	assert_int_equal(tsession_run(&c, &card, &s), 0);
 	tconn_close(&c);
-	assert_op(id, "running");
-	connect1(&c);
-	session(&c, &card, 3, "Installed 1 application.");
-	assert_op(id, "done");
-	assert_agree(&card, DEMO_APP ":selectable");
+	tenv_assert_op(&env, id, "running");
+	tconn_agent(&c, &env, "kiosk-1");
+	tsession_expect(&c, &card, 3, "Installed 1 application.");
+	tenv_assert_op(&env, id, "done");
+	tenv_assert_agree(&env, &card, DEMO_APP ":selectable");
 	tconn_close(&c);
 	tcard_free(&card);
 }
@@ -315,8 +231,8 @@ test_resume(void **state)
 
 	(void)state;
 	assert_int_equal(tcard_new(&env, 9, 1, NULL, &card), 0);
-	queue(card.csn, demo_install());
-	connect1(&c);
+	tenv_queue(&env, card.csn, NULL, "install %s", demo);
+	tconn_agent(&c, &env, "kiosk-1");
 	assert_int_equal(tconn_post(&c, NULL, NULL, 0, NULL, 0, &r1), 0);
 	assert_int_equal(r1.code, 200);
 	assert_string_equal(r1.ctype,
@@ -329,7 +245,7 @@ test_resume(void **state)
 	assert_int_equal(r2.code, 200);
 	/* The link drops; the agent comes back on a new connection. */
 	tconn_close(&c);
-	connect1(&c);
+	tconn_agent(&c, &env, "kiosk-1");
 	assert_int_equal(tconn_post(&c, r1.sid, st, 1, body, blen, &r3), 0);
 	assert_int_equal(r3.code, 200);
 	assert_int_equal(r3.len, r2.len);
@@ -343,7 +259,7 @@ test_resume(void **state)
 	assert_int_equal(tconn_post(&c, r1.sid, st, 1, body2, blen2, &r4), 0);
 	assert_int_equal(r4.code, 204);
 	assert_string_equal(r4.result, "Installed 1 application.");
-	assert_agree(&card, DEMO_APP ":selectable");
+	tenv_assert_agree(&env, &card, DEMO_APP ":selectable");
 	trsp_clear(&r1);
 	trsp_clear(&r2);
 	trsp_clear(&r3);
@@ -383,7 +299,7 @@ test_bad_requests(void **state)
 	char h[512];
 
 	(void)state;
-	connect1(&c);
+	tconn_agent(&c, &env, "kiosk-1");
 	assert_int_equal(tconn_post(&c, NULL, NULL, 0, NULL, 0, &r), 0);
 	assert_int_equal(r.code, 200);
 	snprintf(h, sizeof(h), H_OK "X-Admin-Session: %s\r\n"
@@ -432,7 +348,7 @@ test_tls_refusals(void **state)
 	assert_int_equal(r.code, 200);
 	trsp_clear(&r);
 	tconn_close(&c);
-	connect1(&c);
+	tconn_agent(&c, &env, "kiosk-1");
 	assert_int_equal(SSL_version(c.ssl), TLS1_3_VERSION);
 	tconn_close(&c);
 	/* No client certificate: 401. */
@@ -455,44 +371,12 @@ test_tls_refusals(void **state)
 	expect_code(&c, "X-Admin-Protocol: globalplatform-remote-admin/1.0\r\n"
 	    "X-Admin-From: //tsm-agent/kiosk-2\r\n", NULL, 0, 403, "revoked");
 	tconn_close(&c);
-	connect1(&c);	/* the others are still welcome */
+	/* The others are still welcome. */
+	tconn_agent(&c, &env, "kiosk-1");
 	assert_int_equal(tconn_post(&c, NULL, NULL, 0, NULL, 0, &r), 0);
 	assert_int_equal(r.code, 200);
 	trsp_clear(&r);
 	tconn_close(&c);
-}
-
-/* GET on the plain metrics listener. */
-static int
-http_get(int port, const char *path, char *out, size_t cap)
-{
-	struct sockaddr_in sa;
-	char req[256];
-	size_t n = 0;
-	ssize_t k;
-	int fd;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		close(fd);
-		return -1;
-	}
-	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n"
-	    "Connection: close\r\n\r\n", path);
-	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
-		close(fd);
-		return -1;
-	}
-	while (n + 1 < cap && (k = read(fd, out + n, cap - 1 - n)) > 0)
-		n += (size_t)k;
-	out[n] = '\0';
-	close(fd);
-	return 0;
 }
 
 static void
@@ -503,9 +387,9 @@ test_metrics(void **state)
 	unsigned long long v = 0;
 
 	(void)state;
-	assert_int_equal(http_get(env.mport, "/healthz", out, sizeof(out)), 0);
+	assert_int_equal(tenv_http_get(&env, "/healthz", out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "200 OK"));
-	assert_int_equal(http_get(env.mport, "/metrics", out, sizeof(out)), 0);
+	assert_int_equal(tenv_http_get(&env, "/metrics", out, sizeof(out)), 0);
 	assert_non_null(p = strstr(out, "\ntsmd_sessions_started_total "));
 	assert_int_equal(sscanf(p, "\ntsmd_sessions_started_total %llu", &v),
 	    1);
@@ -532,9 +416,9 @@ test_drain(void **state)
 
 	(void)state;
 	assert_int_equal(tcard_new(&env, 10, 1, NULL, &card), 0);
-	queue(card.csn, demo_install());
-	connect1(&a);
-	connect1(&b);
+	tenv_queue(&env, card.csn, NULL, "install %s", demo);
+	tconn_agent(&a, &env, "kiosk-1");
+	tconn_agent(&b, &env, "kiosk-1");
 	assert_int_equal(sim_card_reset(card.sim), 0);
 	assert_int_equal(tconn_post(&a, NULL, NULL, 0, NULL, 0, &r), 0);
 	assert_int_equal(r.code, 200);
@@ -562,7 +446,7 @@ test_drain(void **state)
 	tconn_close(&b);
 	status = tenv_tsmd_stop(&env, 8000);
 	assert_int_equal(status, 0);
-	assert_agree(&card, DEMO_APP ":selectable");
+	tenv_assert_agree(&env, &card, DEMO_APP ":selectable");
 	tcard_free(&card);
 }
 

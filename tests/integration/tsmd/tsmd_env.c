@@ -1,19 +1,29 @@
 /*
  * The tsmd integration environment (tsmd_env.h): keyd on SoftHSMv2, the
- * agent CA, a SQLite store, tsmd; and test cards on libcardsim.
+ * agent CA, a SQLite store, tsmd; test cards on libcardsim; and the
+ * checks the tests share.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
 
 #include "gp/apdu.h"
 #include "gp/cmd.h"
@@ -26,8 +36,12 @@
 static const uint8_t master[16] = { 0x4D, 0x41, 0x53, 0x54, 0x45, 0x52,
     0x2D, 0x54, 0x53, 0x4D, 0x44, 0x2D, 0x54, 0x45, 0x53, 0x54 };
 
-static void
-msleep(int ms)
+/* The issuer's master key (KDF3): the key set cards rotate to. */
+static const uint8_t issuer[16] = { 0x49, 0x53, 0x53, 0x55, 0x45, 0x52,
+    0x2D, 0x4D, 0x41, 0x53, 0x54, 0x45, 0x52, 0x2D, 0x30, 0x31 };
+
+void
+tenv_msleep(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 
@@ -113,7 +127,7 @@ tenv_tsmd_start(struct tsmd_env *e)
 			if (ok)
 				return 0;
 		}
-		msleep(20);
+		tenv_msleep(20);
 	}
 	return -1;
 }
@@ -131,7 +145,7 @@ tenv_tsmd_stop(struct tsmd_env *e, int ms)
 			e->pid = 0;
 			return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 		}
-		msleep(20);
+		tenv_msleep(20);
 	}
 	kill(e->pid, SIGKILL);
 	waitpid(e->pid, NULL, 0);
@@ -174,6 +188,19 @@ tenv_start(struct tsmd_env *e)
 		return -1;
 	}
 	return tenv_tsmd_start(e);
+}
+
+int
+tenv_issuer_import(struct tsmd_env *e, uint8_t kvn)
+{
+	struct keys_client c;
+	int r;
+
+	keys_init(&c, e->keyd.sock, 5000);
+	r = env_import(&c, "isd", kvn, KEYS_ROLE_MASTER, GP_DIV_KDF3,
+	    KEYS_ALG_AES, issuer, sizeof(issuer));
+	keys_close(&c);
+	return r;
 }
 
 /* A sanitizer report in tsmd's log fails the run. */
@@ -224,11 +251,8 @@ int
 tcard_new(struct tsmd_env *e, unsigned n, int import,
     const char *csn_override, struct tcard *c)
 {
-	struct sim_opts so;
-	struct sim_keys k;
 	char kdd[2 * GP_KDD_LEN + 1], ser[9], csv[300];
 	FILE *f;
-	int r;
 
 	memset(c, 0, sizeof(*c));
 	memcpy(c->kdd, "\x00\x00\x54\x53\x4D\x44\x00\x00\x00\x00", 10);
@@ -237,19 +261,7 @@ tcard_new(struct tsmd_env *e, unsigned n, int import,
 	if (gp_keyset_diversify(&c->ks, GP_DIV_KDF3, master, sizeof(master),
 	    c->kdd) != 0)
 		return -1;
-	memset(&so, 0, sizeof(so));
-	memset(&k, 0, sizeof(k));
-	k.proto = 3;
-	k.i = 0x70;
-	k.s = 8;
-	k.kvn = ENV_KVN;
-	k.enc = c->ks.enc;
-	k.mac = c->ks.mac;
-	k.dek = c->ks.dek;
-	k.len = 16;
-	k.kdd = c->kdd;
-	k.seq = 1;
-	if ((r = sim_card_open_keys(&so, &k, &c->sim)) != 0)
+	if (tcard_sim_open(c, NULL) != 0)
 		return -1;
 	/* CPLC of the simulator: fabricator 4790, type 5040, serial = the
 	 * last 4 KDD bytes, batch 0000 (tools/cardsim/profile.c). */
@@ -269,6 +281,38 @@ tcard_new(struct tsmd_env *e, unsigned n, int import,
 		snprintf(c->csn, sizeof(c->csn), "%s", csn_override);
 	return tenv_tsmctl(e, NULL, 0, "inventory import %s", csv) == 0 ?
 	    0 : -1;
+}
+
+int
+tcard_issuer_keys(struct tcard *c)
+{
+	gp_keyset_wipe(&c->ks);
+	return gp_keyset_diversify(&c->ks, GP_DIV_KDF3, issuer,
+	    sizeof(issuer), c->kdd) == 0 ? 0 : -1;
+}
+
+int
+tcard_sim_open(struct tcard *c, const char *state_path)
+{
+	struct sim_opts so;
+	struct sim_keys k;
+
+	memset(&so, 0, sizeof(so));
+	memset(&k, 0, sizeof(k));
+	so.state_path = state_path;
+	k.proto = 3;
+	k.i = 0x70;
+	k.s = 8;
+	k.kvn = ENV_KVN;
+	k.enc = c->ks.enc;
+	k.mac = c->ks.mac;
+	k.dek = c->ks.dek;
+	k.len = 16;
+	k.kdd = c->kdd;
+	k.seq = 1;
+	sim_card_free(c->sim);
+	c->sim = NULL;
+	return sim_card_open_keys(&so, &k, &c->sim) == 0 ? 0 : -1;
 }
 
 void
@@ -422,4 +466,201 @@ tenv_op_state(struct tsmd_env *e, int64_t id, char *state, size_t cap)
 	tsm_op_clear(&op);
 	tsm_store_close(s);
 	return r;
+}
+
+int
+tenv_vector(const char *name, char *out, size_t cap)
+{
+	const char *v = getenv("TSM_VECTORS");
+
+	snprintf(out, cap, "%s/%s", v != NULL ? v : TSM_VECTORS_DIR, name);
+	if (access(out, R_OK) != 0) {
+		fprintf(stderr, "%s: missing\n", out);
+		return -1;
+	}
+	return 0;
+}
+
+int
+tenv_demo_cap(struct tsmd_env *e, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/demo.cap", e->dir);
+	return tenv_tsmctl(e, NULL, 0, "cap demo %s", out);
+}
+
+int
+tenv_http_get(struct tsmd_env *e, const char *path, char *out, size_t cap)
+{
+	struct sockaddr_in sa;
+	char req[256];
+	size_t n = 0;
+	ssize_t k;
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)e->mport);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return -1;
+	}
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n"
+	    "Connection: close\r\n\r\n", path);
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+		close(fd);
+		return -1;
+	}
+	while (n + 1 < cap && (k = read(fd, out + n, cap - 1 - n)) > 0)
+		n += (size_t)k;
+	out[n] = '\0';
+	close(fd);
+	return 0;
+}
+
+/* ---- checks (cmocka) ------------------------------------------------ */
+
+int64_t
+tenv_vqueue(struct tsmd_env *e, const char *csn, const char *idem,
+    const char *fmt, va_list ap)
+{
+	char what[700], out[512];
+	long long id = 0;
+
+	vsnprintf(what, sizeof(what), fmt, ap);
+	if (idem != NULL)
+		assert_int_equal(tenv_tsmctl(e, out, sizeof(out), "op queue "
+		    "--card %s %s --idem %s", csn, what, idem), 0);
+	else
+		assert_int_equal(tenv_tsmctl(e, out, sizeof(out), "op queue "
+		    "--card %s %s", csn, what), 0);
+	assert_int_equal(sscanf(out, "op %lld", &id), 1);
+	return id;
+}
+
+int64_t
+tenv_queue(struct tsmd_env *e, const char *csn, const char *idem,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int64_t id;
+
+	va_start(ap, fmt);
+	id = tenv_vqueue(e, csn, idem, fmt, ap);
+	va_end(ap);
+	return id;
+}
+
+void
+tenv_assert_op(struct tsmd_env *e, int64_t id, const char *state)
+{
+	char st[32];
+
+	assert_int_equal(tenv_op_state(e, id, st, sizeof(st)), 0);
+	if (strcmp(st, state) != 0)
+		fprintf(stderr, "op %lld is %s, wanted %s\n", (long long)id,
+		    st, state);
+	assert_string_equal(st, state);
+}
+
+void
+tenv_op_audit(struct tsmd_env *e, int64_t id, char *out, size_t cap)
+{
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	long long op;
+	char st[16];
+	const char *d;
+
+	out[0] = '\0';
+	assert_int_equal(strncmp(e->db, "sqlite:", 7), 0);
+	assert_int_equal(sqlite3_open_v2(e->db + 7, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT detail FROM audit_log "
+	    "WHERE action = 'op.result' ORDER BY seq", -1, &q, NULL),
+	    SQLITE_OK);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		d = (const char *)sqlite3_column_text(q, 0);
+		if (d == NULL || sscanf(d, "{\"op\":%lld,\"state\":\"%15[a-z]",
+		    &op, st) != 2 || op != id)
+			continue;
+		snprintf(out + strlen(out), cap - strlen(out), "%s%s",
+		    out[0] ? "," : "", st);
+	}
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
+/* The operation is done; its audited states into a, from the first
+ * "done" on (NULL: none). */
+static const char *
+done_audit(struct tsmd_env *e, int64_t id, char *a, size_t cap)
+{
+	tenv_assert_op(e, id, "done");
+	tenv_op_audit(e, id, a, cap);
+	return strstr(a, "done");
+}
+
+void
+tenv_assert_done_once(struct tsmd_env *e, int64_t id)
+{
+	char a[1024];
+	const char *p;
+
+	p = done_audit(e, id, a, sizeof(a));
+	if (p == NULL || strcmp(p, "done") != 0) {
+		fprintf(stderr, "op %lld audit: %s\n", (long long)id, a);
+		fail();
+	}
+}
+
+void
+tenv_assert_done_audited(struct tsmd_env *e, int64_t id)
+{
+	char a[1024];
+	const char *p;
+
+	assert_non_null(p = done_audit(e, id, a, sizeof(a)));
+	assert_null(strstr(p + 4, "done"));
+}
+
+void
+tenv_assert_agree(struct tsmd_env *e, struct tcard *card, const char *want)
+{
+	char reg[1024], st[1024];
+
+	assert_int_equal(tcard_registry(card, reg, sizeof(reg)), 0);
+	assert_int_equal(tenv_store_instances(e, card->csn, st, sizeof(st)),
+	    0);
+	assert_string_equal(reg, want);
+	assert_string_equal(st, want);
+}
+
+void
+tenv_assert_agree_check(struct tsmd_env *e, struct tcard *card,
+    const char *want)
+{
+	char why[128];
+
+	tenv_assert_agree(e, card, want);
+	assert_int_equal(sim_card_check(card->sim, why, sizeof(why)), 0);
+}
+
+unsigned long long
+tenv_metric(struct tsmd_env *e, const char *name)
+{
+	char out[32768], key[128];
+	const char *p;
+	unsigned long long v = 0;
+
+	assert_int_equal(tenv_http_get(e, "/metrics", out, sizeof(out)), 0);
+	snprintf(key, sizeof(key), "\n%s ", name);
+	if ((p = strstr(out, key)) == NULL)
+		fprintf(stderr, "metrics: no %s\n", name);
+	assert_non_null(p);
+	assert_int_equal(sscanf(p + strlen(key), "%llu", &v), 1);
+	return v;
 }

@@ -11,6 +11,7 @@
 #ifndef TSMD_ENV_H
 #define TSMD_ENV_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -47,6 +48,20 @@ int	tenv_stop(struct tsmd_env *);
 int	tenv_tsmctl(struct tsmd_env *, char *out, size_t cap,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* The issuer's master key (KDF3, AES-128), the key set cards rotate
+ * to, imported into keyd as "isd" version kvn; a keys_ error code. */
+int	tenv_issuer_import(struct tsmd_env *, uint8_t kvn);
+/* The known-answer vector file name (under TSM_VECTORS, else the build's
+ * vectors) into out; -1 with a message when it cannot be read. */
+int	tenv_vector(const char *name, char *out, size_t cap);
+/* The project's demo CAP written as demo.cap in the env's directory, its
+ * path into out. Returns tsmctl's exit status. */
+int	tenv_demo_cap(struct tsmd_env *, char *out, size_t cap);
+/* GET path on the plain metrics listener, the whole answer into out. */
+int	tenv_http_get(struct tsmd_env *, const char *path, char *out,
+	    size_t cap);
+void	tenv_msleep(int ms);
+
 /* A test card: keys diversified from the master for kdd. */
 struct tcard {
 	struct sim_card	*sim;
@@ -60,6 +75,12 @@ struct tcard {
 int	tcard_new(struct tsmd_env *, unsigned n, int import,
 	    const char *csn_override, struct tcard *);
 void	tcard_free(struct tcard *);
+/* The card's keys diversified from the issuer's master key (the one of
+ * tenv_issuer_import): the test's keys once the card rotated to them. */
+int	tcard_issuer_keys(struct tcard *);
+/* The card's simulator opened again with its ISD keys; state_path: its
+ * image on disk (NULL: none). */
+int	tcard_sim_open(struct tcard *, const char *state_path);
 /* The card's applications (GET STATUS P1 40) as sorted hex AIDs, each
  * followed by ":" and its life cycle byte in hex; joined by ",". */
 int	tcard_registry(struct tcard *, char *out, size_t cap);
@@ -68,5 +89,36 @@ int	tenv_store_instances(struct tsmd_env *, const char *csn, char *out,
 	    size_t cap);
 /* An operation's state in the store. */
 int	tenv_op_state(struct tsmd_env *, int64_t id, char *state, size_t);
+
+/*
+ * The tests' checks, on cmocka: a check that does not hold fails the
+ * test.
+ */
+/* Queues an operation (tsmctl op queue --card csn WHAT, with --idem idem
+ * when idem is not NULL); returns its id. */
+int64_t	tenv_queue(struct tsmd_env *, const char *csn, const char *idem,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int64_t	tenv_vqueue(struct tsmd_env *, const char *csn, const char *idem,
+	    const char *fmt, va_list) __attribute__((format(printf, 4, 0)));
+/* The operation's state in the store is state. */
+void	tenv_assert_op(struct tsmd_env *, int64_t id, const char *state);
+/* The states the op.result audit records give an operation, in order,
+ * joined by "," (SQLite stores only). */
+void	tenv_op_audit(struct tsmd_env *, int64_t id, char *out, size_t cap);
+/* Done exactly once: state done, one "done" audit record, the last. */
+void	tenv_assert_done_once(struct tsmd_env *, int64_t id);
+/* After abandoned sessions were closed: still done, one "done" record.
+ * (Not "nothing after it": an abandoned session's late "uncertain"
+ * outcome does not move the operation, but the store still audits it;
+ * reported, tsm/store/ops.c end_op.) */
+void	tenv_assert_done_audited(struct tsmd_env *, int64_t id);
+/* Card registry and store instances agree, and are exactly want. */
+void	tenv_assert_agree(struct tsmd_env *, struct tcard *,
+	    const char *want);
+/* The same, and the simulated card's image is consistent. */
+void	tenv_assert_agree_check(struct tsmd_env *, struct tcard *,
+	    const char *want);
+/* A counter of tsmd's /metrics (a whole line "name value"). */
+unsigned long long tenv_metric(struct tsmd_env *, const char *name);
 
 #endif
