@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1010,6 +1011,157 @@ test_precompute_power_cut(void **state)
 	tconn_close(&c);
 }
 
+/*
+ * Another enrolled agent naming the card: not pre-computed (only the
+ * agent of the card's last session may), the ordinary session serves it,
+ * and the operation is done once; then that agent's own hint is.
+ */
+static void
+test_precompute_other_agent(void **state)
+{
+	struct tconn c1, c2;
+	struct pcard p;
+	struct counters k;
+	int64_t lock, unlock;
+
+	(void)state;
+	tconn_agent(&c1, &env, "kiosk-1");
+	tconn_agent(&c2, &env, "kiosk-2");
+	known_card(&c1, &p, 0x70);
+	assert_channel_known(&p);
+	lock = queue(p.c.csn, "install %s", demo);
+	counters(&k);
+	discovery(&c2, &p.c, p.c.csn, 3, S_INSTALLED);
+	assert_moved(&k, 0, 0, 0);
+	tenv_assert_done_once(&env, lock);
+	/* kiosk-2 served it last: now its hint counts, kiosk-1's not. */
+	unlock = queue(p.c.csn, "lock %s", DEMO_APP);
+	counters(&k);
+	discovery(&c1, &p.c, p.c.csn, 3, S_UPDATED);
+	assert_moved(&k, 0, 0, 0);
+	tenv_assert_done_once(&env, unlock);
+	unlock = queue(p.c.csn, "unlock %s", DEMO_APP);
+	precomputed_op(&c1, &p.c, unlock, S_UPDATED);
+	tenv_assert_agree_check(&env, &p.c, SELECTABLE);
+	tconn_close(&c1);
+	tconn_close(&c2);
+	pcard_free(&p);
+}
+
+/*
+ * The reply to the first POST lost (the link drops before the agent
+ * reads it): the operations were marked running and the card saw
+ * nothing. The agent starts again (a new session, same hint): not
+ * pre-computed (running operations are settled first), the registry is
+ * read, the install done once; the abandoned session changes nothing
+ * when it expires.
+ */
+static void
+test_precompute_first_reply_lost(void **state)
+{
+	struct tconn c;
+	struct pcard p;
+	struct counters k;
+	struct tsess s;
+	unsigned long long expired;
+	unsigned long seq, fails;
+	int64_t id;
+
+	(void)state;
+	tconn_agent(&c, &env, "kiosk-1");
+	known_card(&c, &p, 0x71);
+	id = queue(p.c.csn, "install %s", demo);
+	counters(&k);
+	p.tap.n = 0;
+	assert_int_equal(tconn_send_hint(&c, p.c.csn, NULL, NULL, 0, NULL,
+	    0), 0);
+	assert_int_equal(tconn_wait_reply(&c, 5000), 0);
+	tconn_drop(&c);
+	assert_moved(&k, 1, 0, 0);
+	tenv_assert_op(&env, id, "running");
+	assert_int_equal(p.tap.n, 0);		/* the card saw nothing */
+	expired = tenv_metric(&env, M_EXPIRED);
+	tconn_agent(&c, &env, "kiosk-1");
+	counters(&k);
+	run(&c, &p.c, p.c.csn, &s);
+	assert_int_equal(s.expects[0], 0);
+	assert_string_equal(s.result, S_INSTALLED);
+	assert_int_equal(s.exchanges, 4);	/* read, then the job */
+	assert_moved(&k, 0, 0, 0);
+	tenv_assert_done_once(&env, id);
+	assert_int_equal(p.tap.install_app, 1);
+	wait_expired(expired);
+	tenv_assert_done_audited(&env, id);
+	card_keyset(&p, &seq, &fails);
+	assert_int_equal(fails, 0);
+	tenv_assert_agree_check(&env, &p.c, SELECTABLE);
+	tconn_close(&c);
+	pcard_free(&p);
+}
+
+/*
+ * tsmd killed (SIGKILL) once a pre-computed script has left, with the
+ * card running it (ran: the whole script; or not at all), then started
+ * again: the next contact (hint as ever) reads the registry and settles
+ * the install, done once, card and store agree.
+ */
+static void
+kill9_case(unsigned n, int ran)
+{
+	struct tconn c;
+	struct pcard p;
+	struct tstep st;
+	struct tsess s;
+	unsigned long seq, fails;
+	int64_t id;
+	int w;
+
+	tconn_agent(&c, &env, "kiosk-1");
+	known_card(&c, &p, n);
+	id = queue(p.c.csn, "install %s", demo);
+	assert_int_equal(tstep_init(&st, &p.c), 0);
+	st.hint = p.c.csn;
+	if (!ran) {
+		st.cut_script = 1;	/* pulled before the first command */
+		st.cut_index = 0;
+		st.cut_mode = SIM_TEAR_BEFORE;
+	}
+	assert_int_equal(tstep_send(&c, &st, 0), 0);
+	assert_int_equal(tstep_recv(&c, &st), 0);
+	assert_int_equal(st.code, 200);
+	assert_int_equal(st.expects[0], 1);
+	tstep_free(&st);
+	tenv_assert_op(&env, id, "running");
+	assert_int_equal(kill(env.pid, SIGKILL), 0);
+	assert_int_equal(waitpid(env.pid, &w, 0), env.pid);
+	assert_true(WIFSIGNALED(w) && WTERMSIG(w) == SIGKILL);
+	env.pid = 0;
+	tconn_drop(&c);
+	assert_int_equal(tenv_tsmd_start(&env), 0);
+	assert_int_equal(p.tap.install_app, ran ? 1 : 0);
+	tenv_assert_op(&env, id, "running");	/* what the kill left */
+	tconn_agent(&c, &env, "kiosk-1");
+	run(&c, &p.c, p.c.csn, &s);
+	assert_int_equal(s.expects[0], 0);	/* settled first */
+	assert_string_equal(s.result, S_INSTALLED);
+	assert_int_equal(s.exchanges, ran ? 3 : 4);
+	tenv_assert_done_once(&env, id);
+	assert_int_equal(p.tap.install_app, 1);
+	card_keyset(&p, &seq, &fails);
+	assert_int_equal(fails, 0);
+	tenv_assert_agree_check(&env, &p.c, SELECTABLE);
+	tconn_close(&c);
+	pcard_free(&p);
+}
+
+static void
+test_precompute_kill9(void **state)
+{
+	(void)state;
+	kill9_case(0x72, 1);
+	kill9_case(0x73, 0);
+}
+
 int
 main(void)
 {
@@ -1023,6 +1175,9 @@ main(void)
 		cmocka_unit_test(test_precompute_bad_hint),
 		cmocka_unit_test(test_precompute_power_cut),
 		cmocka_unit_test(test_precompute_link_lost),
+		cmocka_unit_test(test_precompute_other_agent),
+		cmocka_unit_test(test_precompute_first_reply_lost),
+		cmocka_unit_test(test_precompute_kill9),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
