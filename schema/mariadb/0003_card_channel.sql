@@ -4,7 +4,7 @@
 -- next answer is predictable from it, and tsmd pre-computes the whole
 -- authenticated script (docs/tsmd.md), for the agent that served it
 -- (agent: only that agent's hint is honoured). No key value.
-CREATE TABLE card_channel (
+CREATE TABLE IF NOT EXISTS card_channel (
 	card_id		BIGINT NOT NULL PRIMARY KEY,
 	kvn		INT NOT NULL,
 	scp		INT NOT NULL,
