@@ -115,6 +115,17 @@ print_rss(void)
 		    strncmp(line, "RssFile:", 8) == 0)
 			fprintf(stderr, "tsm-agent: %s", line);
 	fclose(f);
+	/* Shared library pages counted once per process using them (Pss)
+	 * and the pages no other process has (Private_*): VmRSS counts
+	 * every page of libcrypto the kernel mapped, shared or not. */
+	if ((f = fopen("/proc/self/smaps_rollup", "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "Pss:", 4) == 0 ||
+		    strncmp(line, "Private_Clean:", 14) == 0 ||
+		    strncmp(line, "Private_Dirty:", 14) == 0)
+			fprintf(stderr, "tsm-agent: %s", line);
+	fclose(f);
 }
 
 static int

@@ -49,7 +49,7 @@ wait "$mpid" || rc=$?
 mpid=
 cat "$T/mock.out"
 cat "$T/agent.out"
-grep -E "VmRSS|VmHWM|RssAnon|RssFile" "$T/agent.err" | tail -4
+grep -E "VmRSS|VmHWM|RssAnon|RssFile|Pss|Private_" "$T/agent.err" | tail -7
 if [ $rc -ne 0 ] || ! grep -q "Your card was checked: nothing to do." \
     "$T/agent.out"; then
 	echo "--- agent stderr"; cat "$T/agent.err"
