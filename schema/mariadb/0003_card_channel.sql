@@ -13,3 +13,6 @@ CREATE TABLE IF NOT EXISTS card_channel (
 	agent		VARCHAR(64),
 	updated		BIGINT NOT NULL
 ) ENGINE=InnoDB;
+-- The session an operation is running for: a pre-computed script that
+-- missed puts back only the operations it claimed.
+ALTER TABLE operations ADD COLUMN IF NOT EXISTS session_id VARCHAR(64);

@@ -13,3 +13,6 @@ CREATE TABLE card_channel (
 	agent		TEXT,
 	updated		INTEGER NOT NULL
 );
+-- The session an operation is running for: a pre-computed script that
+-- missed puts back only the operations it claimed.
+ALTER TABLE operations ADD COLUMN session_id TEXT;

@@ -126,6 +126,17 @@ csn_from_cplc(const struct gp_cplc *c, char *csn)
 }
 
 int
+tsm_engine_csn(const uint8_t *p, size_t n, char *csn)
+{
+	struct gp_cplc c;
+
+	if (gp_cplc_parse(p, n, &c) != 0)
+		return -1;
+	csn_from_cplc(&c, csn);
+	return 0;
+}
+
+int
 tsm_engine_discovered(struct tsm_session *s, const uint8_t *body,
     size_t len, const char *status, struct tsm_reply *r)
 {

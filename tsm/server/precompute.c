@@ -75,12 +75,24 @@ pre_reset(struct tsm_session *s)
 	(void)tsm_session_marks(s, 0);
 }
 
+/* Operations of a script that did not reach the card: queued again. */
+static void
+pre_requeue(struct tsm_session *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nops; i++)
+		if (s->op_state[i] == TSM_OPST_PLANNED)
+			s->op_state[i] = TSM_OPST_SKIPPED;
+}
+
 /* Whether the named card can be pre-computed for: loads it, its channel
  * and its operations (none uncertain, no registry read first). */
 static int
 pre_eligible(struct tsm_worker *w, struct tsm_session *s, const char *csn,
     struct tsm_card_channel *ch)
 {
+	struct tsm_card other;
 	int uncertain;
 
 	if (!w->srv->cfg.precompute ||
@@ -102,6 +114,14 @@ pre_eligible(struct tsm_worker *w, struct tsm_session *s, const char *csn,
 		    "agent=%s csn=%s", s->id, s->agent, s->card.csn);
 		return 0;
 	}
+	/*
+	 * Its KDD its own: two cards sharing a KDD share their keys, and
+	 * at the same counter their answers match byte for byte, so the
+	 * agent's check could not tell them apart.
+	 */
+	if (tsm_store_card_find_kdd(w->store, s->card.kdd, &other) != 0 ||
+	    other.id != s->card.id)
+		return 0;
 	if (tsm_engine_load_ops(w, s, &uncertain) != 0 || uncertain ||
 	    s->need_read || s->nops == 0)
 		return 0;
@@ -255,7 +275,7 @@ pre_build(struct tsm_worker *w, struct tsm_session *s,
 	s->state = TSM_SESS_JOB;
 	snprintf(s->store_sid, sizeof(s->store_sid), "%s", s->id);
 	/* Operations are running in the store before the card sees them. */
-	if ((e = tsm_store_session_begin(w->store, s->store_sid, s->card.id,
+	if ((e = tsm_store_session_claim(w->store, s->store_sid, s->card.id,
 	    s->agent, ids, nids)) != 0) {
 		tsm_log(TSM_LOG_ERR, "store.error", "sid=%s csn=%s err=\"%s\"",
 		    s->id, s->csn, tsm_store_strerror(e));
@@ -266,7 +286,9 @@ pre_build(struct tsm_worker *w, struct tsm_session *s,
 	e = pre_encode(s, &out, r);
 	gp_wr_free(&out.w);
 	if (e != 0) {
-		tsm_engine_finish(w, s, "failed", r);
+		/* Never sent: back to the queue, no attempt counted. */
+		pre_requeue(s);
+		tsm_engine_finish(w, s, "missed", r);
 		pre_reply_end(r, "The service is busy. Please present your "
 		    "card again later.");
 		return TSM_ERR_STORE;
@@ -319,7 +341,6 @@ tsm_engine_pre_fallback(struct tsm_worker *w, struct tsm_session *s,
 {
 	struct gp_script_rsp rsp = { rap, n, n, 0, -1 };
 	struct gp_wr body;
-	size_t i;
 	int uncertain;
 
 	if (strcmp(status, "unexpected-response") == 0)
@@ -327,9 +348,7 @@ tsm_engine_pre_fallback(struct tsm_worker *w, struct tsm_session *s,
 	tsm_log(TSM_LOG_INFO, "session.precompute_missed", "sid=%s csn=%s "
 	    "executed=%zu status=%s", s->id, s->csn, n, status);
 	/* Nothing after INITIALIZE UPDATE ran: back to the queue. */
-	for (i = 0; i < s->nops; i++)
-		if (s->op_state[i] == TSM_OPST_PLANNED)
-			s->op_state[i] = TSM_OPST_SKIPPED;
+	pre_requeue(s);
 	(void)tsm_engine_store_end(w, s, "missed", &uncertain);
 	pre_reset(s);
 	/* The rest of the session is a second row in the store. */

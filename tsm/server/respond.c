@@ -127,6 +127,33 @@ settle(struct tsm_session *s, size_t frontier, int sure)
 	}
 }
 
+/*
+ * The card that ran a pre-computed script is the one it was computed
+ * for: a CPLC whose CSN the store gives to another card is not (a card
+ * found by its KDD has a CPLC of its own, unknown to the store). The
+ * agent's check of the INITIALIZE UPDATE answer already tells cards with
+ * different keys apart; this catches what it cannot (two cards sharing
+ * a KDD, which pre_eligible refuses).
+ */
+static int
+pre_same_card(struct tsm_worker *w, const struct tsm_session *s,
+    const struct gp_span *cplc)
+{
+	struct gp_rapdu a;
+	struct tsm_card k;
+	char csn[TSM_CSN_MAX + 1];
+
+	if (gp_rapdu_parse(cplc->p, cplc->len, &a) != 0 || a.sw != 0x9000 ||
+	    tsm_engine_csn(a.data, a.len, csn) != 0 ||
+	    strcmp(csn, s->csn) == 0 ||
+	    tsm_store_card_get(w->store, csn, &k) != 0 || k.id == s->card.id)
+		return 1;
+	tsm_log(TSM_LOG_ERR, "session.card_mismatch", "sid=%s csn=%s "
+	    "ran_on=%s msg=\"another card ran the pre-computed script\"",
+	    s->id, s->csn, csn);
+	return 0;
+}
+
 /* Unwraps and judges answers [0, n); returns the frontier. */
 static size_t
 judge(struct tsm_session *s, const struct gp_span *rap, size_t n,
@@ -315,7 +342,8 @@ tsm_engine_store_end(struct tsm_worker *w, struct tsm_session *s,
 	e.nops = k;
 	e.inst = ic;
 	e.ninst = nic;
-	if (channel_of(s, &e, &ch))
+	/* Not from an abandoned session: a newer one may have written it. */
+	if (strcmp(state, "aborted") != 0 && channel_of(s, &e, &ch))
 		e.channel = &ch;
 	e.unsent = strcmp(state, "missed") == 0;
 	if (s->store_session &&
@@ -371,7 +399,7 @@ after_reconcile(struct tsm_worker *w, struct tsm_session *s,
 	}
 	if (!pending) {
 		if (nids > 0 && (e = tsm_store_ops_running(w->store,
-		    s->card.id, ids, nids)) != 0)
+		    s->store_sid, s->card.id, ids, nids)) != 0)
 			tsm_log(TSM_LOG_ERR, "store.error", "sid=%s err=\"%s\"",
 			    s->id, tsm_store_strerror(e));
 		tsm_engine_finish(w, s, "done", r);
@@ -382,7 +410,8 @@ after_reconcile(struct tsm_worker *w, struct tsm_session *s,
 	gp_wr_init_dyn(&out.w, 1024 * 1024 - 1024);
 	e = tsm_engine_build_job(w, s, &out, ids, &nids);
 	if (e == 0 && nids > 0)
-		e = tsm_store_ops_running(w->store, s->card.id, ids, nids);
+		e = tsm_store_ops_running(w->store, s->store_sid, s->card.id,
+		    ids, nids);
 	if (e == 0) {
 		struct tsm_reply tmp = { 0 };
 		struct gp_span sp[TSM_CMDS_MAX];
@@ -468,6 +497,12 @@ tsm_engine_responses(struct tsm_worker *w, struct tsm_session *s,
 	if (s->pre > 0 && rsp.n <= s->pre) {
 		tsm_engine_pre_fallback(w, s, rap, rsp.n, status, r);
 		free(rap);
+		return;
+	}
+	if (s->pre > 0 && !pre_same_card(w, s, &rap[1])) {
+		free(rap);
+		settle(s, SIZE_MAX, 0);		/* the next session reads */
+		tsm_engine_finish(w, s, "failed", r);
 		return;
 	}
 	if (s->state == TSM_SESS_JOB)

@@ -126,7 +126,8 @@ void	tsm_pool_stop(struct tsm_pool *);
 /* ---- sessions (session.c) ------------------------------------------- */
 #define TSM_SID_LEN		32	/* hex of 16 random bytes */
 #define TSM_OPS_MAX		16	/* operations per session */
-#define TSM_CMDS_MAX		300	/* commands of one script */
+#define TSM_CMDS_MAX		255	/* commands of one script (the
+					 * agent's AGENT_SCRIPT_MAX) */
 #define TSM_REG_MAX		64	/* registry entries kept */
 
 enum tsm_sess_state {
@@ -307,6 +308,8 @@ int64_t	tsm_mono_ms(void);
 
 /* ---- engine (engine.c, precompute.c, plan.c) ------------------------ */
 extern const uint8_t tsm_isd_aid[8];
+/* The CSN (20 hex digits) of a CPLC (GET DATA 9F7F data): 0 or -1. */
+int	tsm_engine_csn(const uint8_t *, size_t, char *csn);
 /* Label and version of the keyd key set the card answered with (kvn). */
 void	tsm_engine_channel_label(struct tsm_session *,
 	    const struct tsm_server_cfg *, uint8_t kvn);

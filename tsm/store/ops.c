@@ -24,9 +24,18 @@ static const char sql_op_pending[] = OP_COLS
     " ORDER BY id LIMIT ?";
 static const char sql_op_card[] = OP_COLS
     " WHERE card_id = ? ORDER BY id";
+/* Running for a session: an operation still to settle (queued, or one
+ * a session left running or uncertain), never a finished one. */
 static const char sql_op_running[] =
     "UPDATE operations SET state = 'running', attempts = attempts + 1,"
-    " updated = ? WHERE id = ? AND card_id = ?";
+    " session_id = ?, updated = ? WHERE id = ? AND card_id = ?"
+    " AND state IN ('queued', 'running', 'uncertain')";
+/* The claim of a pre-computed script: queued operations only, so that
+ * its miss may put back exactly what it took. */
+static const char sql_op_claim[] =
+    "UPDATE operations SET state = 'running', attempts = attempts + 1,"
+    " session_id = ?, updated = ? WHERE id = ? AND card_id = ?"
+    " AND state = 'queued'";
 /* Only an operation in flight moves: a late writer (an abandoned
  * session) never undoes what a newer session settled. */
 static const char sql_op_finish[] =
@@ -37,7 +46,8 @@ static const char sql_op_finish[] =
 static const char sql_op_unsent[] =
     "UPDATE operations SET state = 'queued', result = ?, updated = ?,"
     " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END"
-    " WHERE id = ? AND card_id = ? AND state = 'running'";
+    " WHERE id = ? AND card_id = ? AND state = 'running'"
+    " AND session_id = ?";
 static const char sql_card_kdd[] =
     "SELECT csn FROM cards WHERE kdd = ? ORDER BY id LIMIT 2";
 static const char sql_card_contact[] =
@@ -460,25 +470,27 @@ struct begin_args {
 	int64_t		 card_id;
 	const int64_t	*ids;
 	size_t		 n;
+	int		 claim;		/* queued operations only */
+	int		 row;		/* write the session row */
 };
 
 static int
-running(struct tsm_store *s, int64_t card_id, const int64_t *ids,
-    size_t n, int64_t now)
+running(struct tsm_store *s, const struct begin_args *a, int64_t now)
 {
-	struct tsm_val v[3];
+	struct tsm_val v[4];
 	int64_t changed;
 	size_t i;
 	int r;
 
-	for (i = 0; i < n; i++) {
-		v[0] = tsm_v_int(now);
-		v[1] = tsm_v_int(ids[i]);
-		v[2] = tsm_v_int(card_id);
-		if ((r = s->be->exec(s->db, sql_op_running, v, 3, &changed,
-		    NULL)) != 0)
+	for (i = 0; i < a->n; i++) {
+		v[0] = tsm_v_text(a->sid);
+		v[1] = tsm_v_int(now);
+		v[2] = tsm_v_int(a->ids[i]);
+		v[3] = tsm_v_int(a->card_id);
+		if ((r = s->be->exec(s->db, a->claim ? sql_op_claim :
+		    sql_op_running, v, 4, &changed, NULL)) != 0)
 			return r;
-		if (changed != 1)
+		if (changed != 1)	/* gone, finished, or another's */
 			return TSM_STORE_ERR_NOTFOUND;
 	}
 	return 0;
@@ -492,9 +504,8 @@ begin_fn(struct tsm_store *s, void *arg)
 	int64_t now = tsm_now_ms();
 	int r;
 
-	if (a->sid == NULL)
-		return running(s, a->card_id, a->ids, a->n, now);
-
+	if (!a->row)
+		return running(s, a, now);
 	v[0] = tsm_v_text(a->sid);
 	v[1] = tsm_v_int(a->card_id);
 	v[2] = tsm_v_int(now);
@@ -506,14 +517,14 @@ begin_fn(struct tsm_store *s, void *arg)
 	v[2] = tsm_v_int(a->card_id);
 	if ((r = s->be->exec(s->db, sql_card_contact, v, 3, NULL, NULL)) != 0)
 		return r;
-	return running(s, a->card_id, a->ids, a->n, now);
+	return running(s, a, now);
 }
 
-int
-tsm_store_session_begin(struct tsm_store *s, const char *sid,
-    int64_t card_id, const char *agent, const int64_t *op_ids, size_t n)
+static int
+begin(struct tsm_store *s, const char *sid, int64_t card_id,
+    const char *agent, const int64_t *op_ids, size_t n, int claim, int row)
 {
-	struct begin_args a = { sid, agent, card_id, op_ids, n };
+	struct begin_args a = { sid, agent, card_id, op_ids, n, claim, row };
 
 	if (sid == NULL || *sid == '\0' || (n > 0 && op_ids == NULL))
 		return TSM_STORE_ERR_INVAL;
@@ -521,14 +532,39 @@ tsm_store_session_begin(struct tsm_store *s, const char *sid,
 }
 
 int
-tsm_store_ops_running(struct tsm_store *s, int64_t card_id,
+tsm_store_session_begin(struct tsm_store *s, const char *sid,
+    int64_t card_id, const char *agent, const int64_t *op_ids, size_t n)
+{
+	return begin(s, sid, card_id, agent, op_ids, n, 0, 1);
+}
+
+int
+tsm_store_session_claim(struct tsm_store *s, const char *sid,
+    int64_t card_id, const char *agent, const int64_t *op_ids, size_t n)
+{
+	return begin(s, sid, card_id, agent, op_ids, n, 1, 1);
+}
+
+int
+tsm_store_ops_running(struct tsm_store *s, const char *sid, int64_t card_id,
     const int64_t *op_ids, size_t n)
 {
-	struct begin_args a = { NULL, NULL, card_id, op_ids, n };
+	return begin(s, sid, card_id, NULL, op_ids, n, 0, 0);
+}
 
-	if (n > 0 && op_ids == NULL)
-		return TSM_STORE_ERR_INVAL;
-	return tsm_store_tx(s, begin_fn, &a);
+/* Back to the queue, if this session's claim still holds it. */
+static int
+unsent(struct tsm_store *s, const struct tsm_session_end *e,
+    const struct tsm_op_outcome *o, int64_t now, int64_t *changed)
+{
+	struct tsm_val v[5];
+
+	v[0] = tsm_v_text(o->result);
+	v[1] = tsm_v_int(now);
+	v[2] = tsm_v_int(o->op_id);
+	v[3] = tsm_v_int(e->card_id);
+	v[4] = tsm_v_text(e->sid);
+	return s->be->exec(s->db, sql_op_unsent, v, 5, changed, NULL);
 }
 
 static int
@@ -546,8 +582,7 @@ end_op(struct tsm_store *s, const struct tsm_session_end *e,
 	v[3] = tsm_v_int(o->op_id);
 	v[4] = tsm_v_int(e->card_id);
 	if (e->unsent && strcmp(o->state, "queued") == 0)
-		r = s->be->exec(s->db, sql_op_unsent, v + 1, 4, &changed,
-		    NULL);
+		r = unsent(s, e, o, now, &changed);	/* what it claimed */
 	else
 		r = s->be->exec(s->db, sql_op_finish, v, 5, &changed, NULL);
 	if (r != 0)

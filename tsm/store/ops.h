@@ -95,9 +95,20 @@ int	tsm_store_instance_list(struct tsm_store *, int64_t card_id,
 int	tsm_store_session_begin(struct tsm_store *, const char *sid,
 	    int64_t card_id, const char *agent, const int64_t *op_ids,
 	    size_t n);
-/* More operations of a begun session marked running (one transaction). */
-int	tsm_store_ops_running(struct tsm_store *, int64_t card_id,
-	    const int64_t *op_ids, size_t n);
+/*
+ * The same for a pre-computed script: every listed operation must still
+ * be queued (else nothing is written: TSM_STORE_ERR_NOTFOUND), so that
+ * a miss puts back exactly what this session took (tsm_session_end
+ * unsent: only operations still running for sid).
+ */
+int	tsm_store_session_claim(struct tsm_store *, const char *sid,
+	    int64_t card_id, const char *agent, const int64_t *op_ids,
+	    size_t n);
+/* More operations of a begun session marked running (one transaction).
+ * Operations are running for one session at a time (session_id); a
+ * finished one is never marked running again (TSM_STORE_ERR_NOTFOUND). */
+int	tsm_store_ops_running(struct tsm_store *, const char *sid,
+	    int64_t card_id, const int64_t *op_ids, size_t n);
 
 struct tsm_op_outcome {
 	int64_t		 op_id;

@@ -192,7 +192,74 @@ test_unsent_requeue(void **state)
 	tsm_store_close(s);
 }
 
+/*
+ * Two sessions on one card (two agents, one of them pre-computing on a
+ * hint): the claim takes queued operations only and writes nothing
+ * otherwise; a miss puts back only what its own session holds; a
+ * finished operation is never marked running again.
+ */
+static void
+test_claim_ownership(void **state)
+{
+	struct tsm_op_outcome oc = { 0, "queued", NULL };
+	struct tsm_session_end e;
+	struct tsm_store *s;
+	struct tsm_op op;
+	char url[512];
+	int64_t a, id;
+	int existed;
+
+	(void)state;
+	s = suite_fresh(url, sizeof(url));
+	suite_cards(s, "C7", 1);
+	a = card_id(s, "C700000000");
+	assert_int_equal(tsm_store_op_queue(s, "C700000000", "lock",
+	    "{\"aid\":\"A000000001\"}", "claim-1", "test", &id, &existed),
+	    0);
+	/* Session s1 runs it (normal flow). */
+	assert_int_equal(tsm_store_session_begin(s, "s1", a, "kiosk-1", &id,
+	    1), 0);
+	/* s2's pre-computed claim: refused, and no row of s2 written. */
+	assert_int_equal(tsm_store_session_claim(s, "s2", a, "kiosk-2", &id,
+	    1), TSM_STORE_ERR_NOTFOUND);
+	assert_int_equal(suite_count(s, "SELECT COUNT(*) FROM sessions WHERE "
+	    "id = 's2'"), 0);
+	/* s2's miss (as if it had claimed): s1's operation stays running. */
+	memset(&e, 0, sizeof(e));
+	oc.op_id = id;
+	e.sid = "s2";
+	e.state = "missed";
+	e.card_id = a;
+	e.csn = "C700000000";
+	e.agent = "kiosk-2";
+	e.ops = &oc;
+	e.nops = 1;
+	e.unsent = 1;
+	assert_int_equal(tsm_store_session_end(s, &e), 0);
+	assert_int_equal(tsm_store_op_get(s, id, &op), 0);
+	assert_string_equal(op.state, "running");
+	assert_int_equal(op.attempts, 1);
+	tsm_op_clear(&op);
+	/* s1 finishes it; nobody marks it running again. */
+	oc.state = "done";
+	e.sid = "s1";
+	e.state = "done";
+	e.agent = "kiosk-1";
+	e.unsent = 0;
+	assert_int_equal(tsm_store_session_end(s, &e), 0);
+	assert_int_equal(tsm_store_ops_running(s, "s3", a, &id, 1),
+	    TSM_STORE_ERR_NOTFOUND);
+	assert_int_equal(tsm_store_session_begin(s, "s4", a, "kiosk-1", &id,
+	    1), TSM_STORE_ERR_NOTFOUND);
+	assert_int_equal(tsm_store_op_get(s, id, &op), 0);
+	assert_string_equal(op.state, "done");
+	assert_int_equal(op.attempts, 1);
+	tsm_op_clear(&op);
+	tsm_store_close(s);
+}
+
 const struct CMUnitTest suite_channel[] = {
+	cmocka_unit_test(test_claim_ownership),
 	cmocka_unit_test(test_unsent_requeue),
 	cmocka_unit_test(test_channel_roundtrip),
 	cmocka_unit_test(test_channel_forget),

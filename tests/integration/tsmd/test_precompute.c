@@ -1162,6 +1162,37 @@ test_precompute_kill9(void **state)
 	kill9_case(0x73, 0);
 }
 
+/*
+ * Two store cards sharing a KDD (so their keys, and their answers at the
+ * same counter): never pre-computed, the agent's check could not tell
+ * them apart. The card is served the ordinary way.
+ */
+static void
+test_precompute_shared_kdd(void **state)
+{
+	struct tconn c;
+	struct pcard p;
+	struct tcard twin;
+	struct counters k;
+	int64_t id;
+
+	(void)state;
+	tconn_agent(&c, &env, "kiosk-1");
+	known_card(&c, &p, 0x74);
+	assert_channel_known(&p);
+	/* Another inventory entry with the same KDD. */
+	assert_int_equal(tcard_new(&env, 0x74, 1, "4790504000000074F0F0",
+	    &twin), 0);
+	id = queue(p.c.csn, "lock %s", DEMO_APP);
+	counters(&k);
+	discovery(&c, &p.c, p.c.csn, 3, "1 change could not be made.");
+	assert_moved(&k, 0, 0, 0);
+	tenv_assert_op(&env, id, "failed");	/* nothing installed */
+	tcard_free(&twin);
+	tconn_close(&c);
+	pcard_free(&p);
+}
+
 int
 main(void)
 {
@@ -1178,6 +1209,7 @@ main(void)
 		cmocka_unit_test(test_precompute_other_agent),
 		cmocka_unit_test(test_precompute_first_reply_lost),
 		cmocka_unit_test(test_precompute_kill9),
+		cmocka_unit_test(test_precompute_shared_kdd),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
