@@ -16,3 +16,7 @@ CREATE TABLE card_channel (
 -- The session an operation is running for: a pre-computed script that
 -- missed puts back only the operations it claimed.
 ALTER TABLE operations ADD COLUMN session_id TEXT;
+-- Cards by key diversification data: how a card whose CSN the store does
+-- not know is found, and how tsmd checks that no two cards share a KDD
+-- before pre-computing (their keys, and answers, would be the same).
+CREATE INDEX cards_kdd ON cards(kdd);
