@@ -37,23 +37,6 @@ const uint8_t tsm_isd_aid[8] = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00,
     0x00, 0x00 };
 #define isd_aid	tsm_isd_aid
 
-static void
-reply_text(struct tsm_reply *r, int code, const char *text)
-{
-	tsm_reply_clear(r);
-	r->code = code;
-	if ((r->body = (uint8_t *)strdup(text)) != NULL)
-		r->len = strlen(text);
-}
-
-static void
-reply_end(struct tsm_reply *r, const char *sentence)
-{
-	tsm_reply_clear(r);
-	r->code = 204;
-	snprintf(r->result, sizeof(r->result), "%s", sentence);
-}
-
 /* Encodes concatenated C-APDUs (offsets in off[0..n]) as a script. */
 static int
 encode(const uint8_t *p, const size_t *off, size_t n, struct tsm_reply *r)
@@ -148,12 +131,12 @@ tsm_engine_discovered(struct tsm_session *s, const uint8_t *body,
 
 	if (gp_script_rsp_decode(body, len, &rsp) != 0 ||
 	    rsp.executed != rsp.n || rsp.n > 3) {
-		reply_text(r, 400, "malformed response script");
+		tsm_reply_text(r, 400, "malformed response script");
 		return TSM_ERR_PROTO;
 	}
 	for (i = 0; i < rsp.n; i++)
 		if (gp_rapdu_parse(rap[i].p, rap[i].len, &a[i]) != 0) {
-			reply_text(r, 400, "malformed R-APDU");
+			tsm_reply_text(r, 400, "malformed R-APDU");
 			return TSM_ERR_PROTO;
 		}
 	s->csn[0] = '\0';
@@ -172,7 +155,7 @@ tsm_engine_discovered(struct tsm_session *s, const uint8_t *body,
 	    a[2].len < GP_KDD_LEN + 3) {
 		tsm_log(TSM_LOG_WARN, "session.discovery_failed", "sid=%s "
 		    "status=%s executed=%u", s->id, status, rsp.executed);
-		reply_end(r, "Your card could not be read. Please present it "
+		tsm_reply_end(r, "Your card could not be read. Please present it "
 		    "again.");
 		return TSM_ERR_CARD;
 	}
@@ -563,19 +546,19 @@ tsm_engine_identify(struct tsm_worker *w, struct tsm_session *s,
 		    " csn=%s kdd=%s err=\"%s\"", s->id, s->agent, s->csn,
 		    s->kdd, tsm_store_strerror(e));
 		s->csn[0] = '\0';
-		reply_end(r, e == TSM_STORE_ERR_NOTFOUND ? "This card is not "
+		tsm_reply_end(r, e == TSM_STORE_ERR_NOTFOUND ? "This card is not "
 		    "managed by this service." : "The service is busy. Please "
 		    "present your card again later.");
 		return;
 	}
 	if (s->card.state == TSM_CARD_TERMINATED) {
-		reply_end(r, "This card has been terminated.");
+		tsm_reply_end(r, "This card has been terminated.");
 		return;
 	}
 	if (s->iu_len == 0) {	/* INITIALIZE UPDATE refused */
 		tsm_log(TSM_LOG_WARN, "session.discovery_failed", "sid=%s "
 		    "csn=%s msg=\"no secure channel\"", s->id, s->csn);
-		reply_end(r, "Your card could not be read. Please present it "
+		tsm_reply_end(r, "Your card could not be read. Please present it "
 		    "again.");
 		return;
 	}
@@ -583,7 +566,7 @@ tsm_engine_identify(struct tsm_worker *w, struct tsm_session *s,
 		tsm_log(TSM_LOG_ERR, "store.error", "sid=%s csn=%s err=\"%s\" "
 		    "msg=\"%s\"", s->id, s->csn, tsm_store_strerror(e),
 		    tsm_store_errmsg(w->store));
-		reply_end(r, channel_sentence(TSM_ERR_STORE));
+		tsm_reply_end(r, channel_sentence(TSM_ERR_STORE));
 		return;
 	}
 	tsm_log(TSM_LOG_INFO, "session.card", "sid=%s agent=%s csn=%s "
@@ -591,7 +574,7 @@ tsm_engine_identify(struct tsm_worker *w, struct tsm_session *s,
 	    s->nops, uncertain, s->need_read);
 	if (s->nops == 0) {
 		if (begin(w, s, NULL, 0) != 0) {
-			reply_end(r, channel_sentence(TSM_ERR_STORE));
+			tsm_reply_end(r, channel_sentence(TSM_ERR_STORE));
 			return;
 		}
 		learn_counter(w, s);
@@ -604,7 +587,7 @@ tsm_engine_identify(struct tsm_worker *w, struct tsm_session *s,
 		    "err=\"%s\"", s->id, s->csn, tsm_strerror(e));
 		(void)begin(w, s, NULL, 0);	/* the failed session's row */
 		tsm_engine_finish(w, s, "failed", r);
-		reply_end(r, channel_sentence(e));
+		tsm_reply_end(r, channel_sentence(e));
 		return;
 	}
 	gp_wr_init_dyn(&out.w, SCRIPT_BODY_MAX - 1024);
@@ -632,6 +615,6 @@ tsm_engine_identify(struct tsm_worker *w, struct tsm_session *s,
 		if (!s->store_session)
 			(void)begin(w, s, NULL, 0);
 		tsm_engine_finish(w, s, "failed", r);
-		reply_end(r, channel_sentence(TSM_ERR_STORE));
+		tsm_reply_end(r, channel_sentence(TSM_ERR_STORE));
 	}
 }

@@ -38,14 +38,6 @@
 #define IU_INDEX	2
 #define BODY_MAX	(1024 * 1024)
 
-static void
-pre_reply_end(struct tsm_reply *r, const char *sentence)
-{
-	tsm_reply_clear(r);
-	r->code = 204;
-	snprintf(r->result, sizeof(r->result), "%s", sentence);
-}
-
 /* Back to a session that knows nothing of its card. */
 static void
 pre_reset(struct tsm_session *s)
@@ -289,7 +281,7 @@ pre_build(struct tsm_worker *w, struct tsm_session *s,
 		/* Never sent: back to the queue, no attempt counted. */
 		pre_requeue(s);
 		tsm_engine_finish(w, s, "missed", r);
-		pre_reply_end(r, "The service is busy. Please present your "
+		tsm_reply_end(r, "The service is busy. Please present your "
 		    "card again later.");
 		return TSM_ERR_STORE;
 	}
@@ -326,12 +318,8 @@ tsm_engine_precompute(struct tsm_worker *w, struct tsm_session *s,
  discovery:
 	keys_session_wipe(&ks);
 	pre_reset(s);
-	if (tsm_engine_discovery(s, r) != 0) {
-		tsm_reply_clear(r);
-		r->code = 503;
-		if ((r->body = (uint8_t *)strdup("no memory")) != NULL)
-			r->len = strlen("no memory");
-	}
+	if (tsm_engine_discovery(s, r) != 0)
+		tsm_reply_text(r, 503, "no memory");
 }
 
 void
@@ -358,7 +346,7 @@ tsm_engine_pre_fallback(struct tsm_worker *w, struct tsm_session *s,
 	gp_wr_init_dyn(&body, 64 * 1024);
 	if (gp_script_rsp_encode(&rsp, &body) != 0) {
 		gp_wr_free(&body);
-		pre_reply_end(r, "Your card could not be read. Please present "
+		tsm_reply_end(r, "Your card could not be read. Please present "
 		    "it again.");
 		return;
 	}

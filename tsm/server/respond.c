@@ -27,15 +27,6 @@ struct reads {
 };
 
 static void
-reply_text(struct tsm_reply *r, int code, const char *text)
-{
-	tsm_reply_clear(r);
-	r->code = code;
-	if ((r->body = (uint8_t *)strdup(text)) != NULL)
-		r->len = strlen(text);
-}
-
-static void
 keep_entries(struct tsm_session *s, const uint8_t *p, size_t n, int elf)
 {
 	struct gp_registry_entry e[TSM_REG_MAX];
@@ -481,7 +472,7 @@ tsm_engine_responses(struct tsm_worker *w, struct tsm_session *s,
 	int sure = strcmp(status, "ok") == 0, refused;
 
 	if ((rap = calloc(s->ncmds + 1, sizeof(*rap))) == NULL) {
-		reply_text(r, 503, "out of memory");
+		tsm_reply_text(r, 503, "out of memory");
 		return;
 	}
 	rsp.rapdus = rap;
@@ -489,7 +480,7 @@ tsm_engine_responses(struct tsm_worker *w, struct tsm_session *s,
 	if (gp_script_rsp_decode(body, len, &rsp) != 0 ||
 	    rsp.executed != rsp.n || rsp.n > s->ncmds) {
 		free(rap);
-		reply_text(r, 400, "malformed response script");
+		tsm_reply_text(r, 400, "malformed response script");
 		return;
 	}
 	/* A pre-computed script the agent stopped at or before INITIALIZE

@@ -174,6 +174,9 @@ struct tsm_reply {
 };
 
 void	tsm_reply_clear(struct tsm_reply *);
+/* An error reply with a text body; the final 204 with its sentence. */
+void	tsm_reply_text(struct tsm_reply *, int code, const char *text);
+void	tsm_reply_end(struct tsm_reply *, const char *sentence);
 
 struct tsm_session {
 	char		 id[TSM_SID_LEN + 1];

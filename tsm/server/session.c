@@ -41,6 +41,23 @@ tsm_reply_clear(struct tsm_reply *r)
 	memset(r, 0, sizeof(*r));
 }
 
+void
+tsm_reply_text(struct tsm_reply *r, int code, const char *text)
+{
+	tsm_reply_clear(r);
+	r->code = code;
+	if ((r->body = (uint8_t *)strdup(text)) != NULL)
+		r->len = strlen(text);
+}
+
+void
+tsm_reply_end(struct tsm_reply *r, const char *sentence)
+{
+	tsm_reply_clear(r);
+	r->code = 204;
+	snprintf(r->result, sizeof(r->result), "%s", sentence);
+}
+
 int
 tsm_sessions_init(struct tsm_sessions *t)
 {

@@ -126,69 +126,84 @@ test_channel_bad_row(void **state)
 	tsm_store_close(s);
 }
 
+/* The operation's state and attempts (-1: not checked). */
+static void
+assert_op_row(struct tsm_store *s, int64_t id, const char *state,
+    int attempts)
+{
+	struct tsm_op op;
+
+	assert_int_equal(tsm_store_op_get(s, id, &op), 0);
+	assert_string_equal(op.state, state);
+	if (attempts >= 0)
+		assert_int_equal(op.attempts, attempts);
+	tsm_op_clear(&op);
+}
+
+/* Session sid of agent on card a ends (state) with operation id in
+ * op_state; unsent: its script never reached the card. */
+static void
+end_op_session(struct tsm_store *s, const char *sid, const char *state,
+    int64_t a, const char *csn, const char *agent, int64_t id,
+    const char *op_state, int unsent)
+{
+	struct tsm_op_outcome oc = { id, op_state, NULL };
+	struct tsm_session_end e;
+
+	memset(&e, 0, sizeof(e));
+	e.sid = sid;
+	e.state = state;
+	e.card_id = a;
+	e.csn = csn;
+	e.agent = agent;
+	e.ops = &oc;
+	e.nops = 1;
+	e.unsent = unsent;
+	assert_int_equal(tsm_store_session_end(s, &e), 0);
+}
+
+static int64_t
+queue_lock(struct tsm_store *s, const char *csn, const char *idem)
+{
+	int64_t id;
+	int existed;
+
+	assert_int_equal(tsm_store_op_queue(s, csn, "lock",
+	    "{\"aid\":\"A000000001\"}", idem, "test", &id, &existed), 0);
+	return id;
+}
+
 /* A pre-computed script the card did not match: its operations go back
  * to the queue without counting an attempt; a real outcome still moves
  * them as before. */
 static void
 test_unsent_requeue(void **state)
 {
-	struct tsm_op_outcome oc = { 0, "queued", NULL };
-	struct tsm_session_end e;
 	struct tsm_store *s;
-	struct tsm_op op;
 	char url[512];
 	int64_t a, id;
-	int existed;
 
 	(void)state;
 	s = suite_fresh(url, sizeof(url));
 	suite_cards(s, "C6", 1);
 	a = card_id(s, "C600000000");
-	assert_int_equal(tsm_store_op_queue(s, "C600000000", "lock",
-	    "{\"aid\":\"A000000001\"}", "unsent-1", "test", &id,
-	    &existed), 0);
+	id = queue_lock(s, "C600000000", "unsent-1");
 	assert_int_equal(tsm_store_session_begin(s, "p1", a, "kiosk-1", &id,
 	    1), 0);
-	assert_int_equal(tsm_store_op_get(s, id, &op), 0);
-	assert_string_equal(op.state, "running");
-	assert_int_equal(op.attempts, 1);
-	tsm_op_clear(&op);
-	memset(&e, 0, sizeof(e));
-	oc.op_id = id;
-	e.sid = "p1";
-	e.state = "missed";
-	e.card_id = a;
-	e.csn = "C600000000";
-	e.agent = "kiosk-1";
-	e.ops = &oc;
-	e.nops = 1;
-	e.unsent = 1;
-	assert_int_equal(tsm_store_session_end(s, &e), 0);
-	assert_int_equal(tsm_store_op_get(s, id, &op), 0);
-	assert_string_equal(op.state, "queued");
-	assert_int_equal(op.attempts, 0);
-	tsm_op_clear(&op);
+	assert_op_row(s, id, "running", 1);
+	end_op_session(s, "p1", "missed", a, "C600000000", "kiosk-1", id,
+	    "queued", 1);
+	assert_op_row(s, id, "queued", 0);
 	/* The next session runs it: one attempt, done. */
 	assert_int_equal(tsm_store_session_begin(s, "p1-2", a, "kiosk-1", &id,
 	    1), 0);
-	oc.state = "done";
-	e.sid = "p1-2";
-	e.state = "done";
-	e.unsent = 0;
-	assert_int_equal(tsm_store_session_end(s, &e), 0);
-	assert_int_equal(tsm_store_op_get(s, id, &op), 0);
-	assert_string_equal(op.state, "done");
-	assert_int_equal(op.attempts, 1);
-	tsm_op_clear(&op);
+	end_op_session(s, "p1-2", "done", a, "C600000000", "kiosk-1", id,
+	    "done", 0);
+	assert_op_row(s, id, "done", 1);
 	/* A late "unsent" writer cannot pull a finished operation back. */
-	e.sid = "p1";
-	e.state = "missed";
-	e.unsent = 1;
-	oc.state = "queued";
-	assert_int_equal(tsm_store_session_end(s, &e), 0);
-	assert_int_equal(tsm_store_op_get(s, id, &op), 0);
-	assert_string_equal(op.state, "done");
-	tsm_op_clear(&op);
+	end_op_session(s, "p1", "missed", a, "C600000000", "kiosk-1", id,
+	    "queued", 1);
+	assert_op_row(s, id, "done", -1);
 	tsm_store_close(s);
 }
 
@@ -201,21 +216,15 @@ test_unsent_requeue(void **state)
 static void
 test_claim_ownership(void **state)
 {
-	struct tsm_op_outcome oc = { 0, "queued", NULL };
-	struct tsm_session_end e;
 	struct tsm_store *s;
-	struct tsm_op op;
 	char url[512];
 	int64_t a, id;
-	int existed;
 
 	(void)state;
 	s = suite_fresh(url, sizeof(url));
 	suite_cards(s, "C7", 1);
 	a = card_id(s, "C700000000");
-	assert_int_equal(tsm_store_op_queue(s, "C700000000", "lock",
-	    "{\"aid\":\"A000000001\"}", "claim-1", "test", &id, &existed),
-	    0);
+	id = queue_lock(s, "C700000000", "claim-1");
 	/* Session s1 runs it (normal flow). */
 	assert_int_equal(tsm_store_session_begin(s, "s1", a, "kiosk-1", &id,
 	    1), 0);
@@ -225,36 +234,17 @@ test_claim_ownership(void **state)
 	assert_int_equal(suite_count(s, "SELECT COUNT(*) FROM sessions WHERE "
 	    "id = 's2'"), 0);
 	/* s2's miss (as if it had claimed): s1's operation stays running. */
-	memset(&e, 0, sizeof(e));
-	oc.op_id = id;
-	e.sid = "s2";
-	e.state = "missed";
-	e.card_id = a;
-	e.csn = "C700000000";
-	e.agent = "kiosk-2";
-	e.ops = &oc;
-	e.nops = 1;
-	e.unsent = 1;
-	assert_int_equal(tsm_store_session_end(s, &e), 0);
-	assert_int_equal(tsm_store_op_get(s, id, &op), 0);
-	assert_string_equal(op.state, "running");
-	assert_int_equal(op.attempts, 1);
-	tsm_op_clear(&op);
+	end_op_session(s, "s2", "missed", a, "C700000000", "kiosk-2", id,
+	    "queued", 1);
+	assert_op_row(s, id, "running", 1);
 	/* s1 finishes it; nobody marks it running again. */
-	oc.state = "done";
-	e.sid = "s1";
-	e.state = "done";
-	e.agent = "kiosk-1";
-	e.unsent = 0;
-	assert_int_equal(tsm_store_session_end(s, &e), 0);
+	end_op_session(s, "s1", "done", a, "C700000000", "kiosk-1", id,
+	    "done", 0);
 	assert_int_equal(tsm_store_ops_running(s, "s3", a, &id, 1),
 	    TSM_STORE_ERR_NOTFOUND);
 	assert_int_equal(tsm_store_session_begin(s, "s4", a, "kiosk-1", &id,
 	    1), TSM_STORE_ERR_NOTFOUND);
-	assert_int_equal(tsm_store_op_get(s, id, &op), 0);
-	assert_string_equal(op.state, "done");
-	assert_int_equal(op.attempts, 1);
-	tsm_op_clear(&op);
+	assert_op_row(s, id, "done", 1);
 	tsm_store_close(s);
 }
 

@@ -460,19 +460,6 @@ test_link_drops(void **state)
 
 /* ---- (3) tsmd killed ------------------------------------------------ */
 
-static void
-kill9_restart(void)
-{
-	int st;
-
-	assert_true(env.pid > 0);
-	assert_int_equal(kill(env.pid, SIGKILL), 0);
-	assert_int_equal(waitpid(env.pid, &st, 0), env.pid);
-	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-	env.pid = 0;
-	assert_int_equal(tenv_tsmd_start(&env), 0);
-}
-
 /* The store's write lock, held by the test: tsmd's next write waits. */
 static sqlite3 *
 store_lock(void)
@@ -565,7 +552,7 @@ test_kill9(void **state)
 	lk = store_lock();
 	assert_int_equal(tstep_send(&d.c, &d.st, 0), 0);
 	assert_int_not_equal(tconn_wait_reply(&d.c, 300), 0);
-	kill9_restart();
+	tenv_tsmd_kill9(&env);
 	store_unlock(lk);
 	/* a's session died with tsmd. */
 	snprintf(sid, sizeof(sid), "%s", a.st.sid);
@@ -599,7 +586,7 @@ test_kill9(void **state)
 	lk = store_lock();
 	assert_int_equal(tstep_send(&g.c, &g.st, 0), 0);
 	assert_int_not_equal(tconn_wait_reply(&g.c, 300), 0);
-	kill9_restart();
+	tenv_tsmd_kill9(&env);
 	store_unlock(lk);
 	kcase_end(&e, "running", 4, S_INSTALLED);	/* redone */
 	kcase_end(&f, "done", 2, S_UP_TO_DATE);

@@ -29,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -233,6 +232,18 @@ card_keyset(const struct pcard *p, unsigned long *seq, unsigned long *fails)
 	*seq = json_num(q, "seq");
 	*fails = json_num(q, "fails");
 	free(buf);
+}
+
+/* The card never counted a failed authentication, and it agrees with
+ * the store (registry and instances, sim_card_check). */
+static void
+assert_settled(struct pcard *p, const char *want)
+{
+	unsigned long seq, fails;
+
+	card_keyset(p, &seq, &fails);
+	assert_int_equal(fails, 0);
+	tenv_assert_agree_check(&env, &p->c, want);
 }
 
 /* The store's record of the card's channel agrees with the card: key
@@ -645,9 +656,7 @@ test_precompute_counter_moved(void **state)
 	unlock = queue(p.c.csn, "unlock %s", DEMO_APP);
 	precomputed_op(&c, &p.c, unlock, S_UPDATED);
 	assert_int_equal(p.tap.set_status, 2);
-	card_keyset(&p, &seq1, &fails);
-	assert_int_equal(fails, 0);
-	tenv_assert_agree_check(&env, &p.c, SELECTABLE);
+	assert_settled(&p, SELECTABLE);
 	tconn_close(&c);
 	pcard_free(&p);
 }
@@ -832,7 +841,6 @@ cut_at(struct tconn *c, unsigned n, size_t index, int mode)
 	struct tsess s;
 	const char *first, *state, *then;
 	int next, applied = mode == SIM_TEAR_AFTER, pre_next, miss_next;
-	unsigned long seq, fails;
 	unsigned twice;
 	int64_t id;
 
@@ -915,9 +923,7 @@ cut_at(struct tconn *c, unsigned n, size_t index, int mode)
 		    "LOAD x%u, INSTALL [for install] x%u\n", index, mode,
 		    p.tap.install_load, p.tap.load, p.tap.install_app);
 	assert_int_equal(p.tap.install_app, 1 + twice);
-	card_keyset(&p, &seq, &fails);
-	assert_int_equal(fails, 0);
-	tenv_assert_agree_check(&env, &p.c, SELECTABLE);
+	assert_settled(&p, SELECTABLE);
 	pcard_free(&p);
 }
 
@@ -1064,7 +1070,6 @@ test_precompute_first_reply_lost(void **state)
 	struct counters k;
 	struct tsess s;
 	unsigned long long expired;
-	unsigned long seq, fails;
 	int64_t id;
 
 	(void)state;
@@ -1092,9 +1097,7 @@ test_precompute_first_reply_lost(void **state)
 	assert_int_equal(p.tap.install_app, 1);
 	wait_expired(expired);
 	tenv_assert_done_audited(&env, id);
-	card_keyset(&p, &seq, &fails);
-	assert_int_equal(fails, 0);
-	tenv_assert_agree_check(&env, &p.c, SELECTABLE);
+	assert_settled(&p, SELECTABLE);
 	tconn_close(&c);
 	pcard_free(&p);
 }
@@ -1112,9 +1115,7 @@ kill9_case(unsigned n, int ran)
 	struct pcard p;
 	struct tstep st;
 	struct tsess s;
-	unsigned long seq, fails;
 	int64_t id;
-	int w;
 
 	tconn_agent(&c, &env, "kiosk-1");
 	known_card(&c, &p, n);
@@ -1132,12 +1133,8 @@ kill9_case(unsigned n, int ran)
 	assert_int_equal(st.expects[0], 1);
 	tstep_free(&st);
 	tenv_assert_op(&env, id, "running");
-	assert_int_equal(kill(env.pid, SIGKILL), 0);
-	assert_int_equal(waitpid(env.pid, &w, 0), env.pid);
-	assert_true(WIFSIGNALED(w) && WTERMSIG(w) == SIGKILL);
-	env.pid = 0;
+	tenv_tsmd_kill9(&env);
 	tconn_drop(&c);
-	assert_int_equal(tenv_tsmd_start(&env), 0);
 	assert_int_equal(p.tap.install_app, ran ? 1 : 0);
 	tenv_assert_op(&env, id, "running");	/* what the kill left */
 	tconn_agent(&c, &env, "kiosk-1");
@@ -1147,9 +1144,7 @@ kill9_case(unsigned n, int ran)
 	assert_int_equal(s.exchanges, ran ? 3 : 4);
 	tenv_assert_done_once(&env, id);
 	assert_int_equal(p.tap.install_app, 1);
-	card_keyset(&p, &seq, &fails);
-	assert_int_equal(fails, 0);
-	tenv_assert_agree_check(&env, &p.c, SELECTABLE);
+	assert_settled(&p, SELECTABLE);
 	tconn_close(&c);
 	pcard_free(&p);
 }

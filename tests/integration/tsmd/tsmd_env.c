@@ -664,3 +664,16 @@ tenv_metric(struct tsmd_env *e, const char *name)
 	assert_int_equal(sscanf(p + strlen(key), "%llu", &v), 1);
 	return v;
 }
+
+void
+tenv_tsmd_kill9(struct tsmd_env *e)
+{
+	int st;
+
+	assert_true(e->pid > 0);
+	assert_int_equal(kill(e->pid, SIGKILL), 0);
+	assert_int_equal(waitpid(e->pid, &st, 0), e->pid);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	e->pid = 0;
+	assert_int_equal(tenv_tsmd_start(e), 0);
+}

@@ -41,6 +41,8 @@ int	tenv_start(struct tsmd_env *);
 int	tenv_tsmd_start(struct tsmd_env *);
 /* SIGTERM and wait up to ms; returns tsmd's exit status or -1. */
 int	tenv_tsmd_stop(struct tsmd_env *, int ms);
+/* SIGKILL to tsmd, reaped (asserted), then tsmd started again. */
+void	tenv_tsmd_kill9(struct tsmd_env *);
 /* Stops everything; -1 when tsmd's log shows a sanitizer report. */
 int	tenv_stop(struct tsmd_env *);
 /* Runs tsmctl with the env's store (printf-style argument string, run
