@@ -5,14 +5,13 @@
  * again with X-Admin-Resume: true. The CSN a 204 names (X-Admin-Card) is
  * kept and offered on the next session's first POST.
  */
+#include <sys/random.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include <openssl/err.h>
-#include <openssl/rand.h>
 
 #include "agent_int.h"
 
@@ -90,7 +89,7 @@ agent_new(const struct agent_config *cfg, struct agent **out)
 	if ((r = card_hint_preset(a, cfg->card_hint)) != 0 ||
 	    (r = agent_url_parse(cfg->server, &a->url)) != 0 ||
 	    (r = agent_cert_cn(cfg->cert, a->id, sizeof(a->id))) != 0 ||
-	    (r = agent_tls_ctx(cfg, &a->conn.ctx)) != 0) {
+	    (r = agent_tls_new(cfg, &a->conn.tls)) != 0) {
 		agent_free(a);
 		return r;
 	}
@@ -104,9 +103,7 @@ agent_free(struct agent *a)
 	if (a == NULL)
 		return;
 	agent_conn_close(&a->conn);
-	SSL_SESSION_free(a->conn.resume);
-	BIO_meth_free(a->conn.meth);
-	SSL_CTX_free(a->conn.ctx);
+	agent_tls_free(a->conn.tls);
 	free(a);
 }
 
@@ -174,9 +171,14 @@ post_once(struct agent *a, struct sess *s, struct agent_http_rsp *rsp,
 	int r;
 
 	*reused = a->conn.ssl != NULL;
-	if (!*reused && (r = agent_conn_open(&a->conn, &a->url,
-	    a->cfg.io_timeout_ms)) != 0)
-		return r;
+	if (!*reused) {
+		if ((r = agent_conn_open(&a->conn, &a->url,
+		    a->cfg.io_timeout_ms)) != 0)
+			return r;
+		agent_logf(a, AGENT_LOG_DEBUG, "connected: %s, %s",
+		    agent_tls_resumed(a->conn.ssl) ? "TLS session resumed" :
+		    "full TLS handshake", agent_tls_library());
+	}
 	if ((r = agent_conn_write(&a->conn, s->req.p, s->req.len)) != 0 ||
 	    (r = agent_conn_read(&a->conn, &s->rbuf, rsp)) != 0)
 		agent_conn_close(&a->conn);
@@ -211,8 +213,10 @@ post(struct agent *a, struct sess *s, struct agent_http_rsp *rsp,
 		if (!(reused && stale_ok)) {
 			if (attempt >= a->cfg.retries)
 				return r;
-			if (RAND_bytes((unsigned char *)&rnd, sizeof(rnd)) != 1)
-				ERR_clear_error();
+			/* Jitter only: without entropy yet, an LCG step will do. */
+			if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) !=
+			    (ssize_t)sizeof(rnd))
+				rnd = rnd * 1103515245u + 12345u;
 			ms = agent_backoff_ms(a->cfg.backoff_ms,
 			    a->cfg.backoff_max_ms, attempt++, rnd);
 			agent_logf(a, AGENT_LOG_INFO, "retry in %u ms", ms);

@@ -8,8 +8,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <openssl/ssl.h>
-
 #include "agent.h"
 #include "gp/buf.h"
 
@@ -61,18 +59,48 @@ struct agent_http_rsp {
 int	agent_http_parse(const uint8_t *, size_t, struct agent_http_rsp *);
 /* 1 when s[0..n) is a CSN: exactly 20 digits 0-9 A-F (uppercase). */
 int	agent_csn_ok(const char *, size_t);
+/* 1 when s[0..n) is an agent id: 1..64 of A-Z a-z 0-9 - . _ ~ */
+int	agent_id_ok(const char *, size_t);
 
-/* ---- tls.c: one HTTPS connection ---- */
+/*
+ * ---- tls_openssl.c or tls_wolfssl.c: the TLS library ----
+ * One of the two is built into a libtsmagent (tsmagent: OpenSSL,
+ * tsmagent_wolfssl: wolfSSL); conn.c holds everything else. Both give the
+ * same contract: TLS 1.2 or 1.3 only, the server's certificate checked
+ * against the configured CA and the URL's host (name or IP address), the
+ * client certificate and key from the configured files, resumption of
+ * the last session kept, and no SIGPIPE on a dropped link. I/O errors:
+ * AGENT_ERR_TLS for a fatal alert from the server (a refused or revoked
+ * certificate shows up there under TLS 1.3), AGENT_ERR_LINK otherwise.
+ */
+struct agent_tls;		/* CA, certificate, key, session to resume */
+struct agent_tls_conn;		/* one TLS connection over a socket */
+
+int	agent_tls_new(const struct agent_config *, struct agent_tls **);
+void	agent_tls_free(struct agent_tls *);
+/* Handshake over the connected socket fd (which stays the caller's). */
+int	agent_tls_connect(struct agent_tls *, int fd, const char *host,
+	    struct agent_tls_conn **);
+/* Quiet close (no close_notify: the link may be gone), session kept. */
+void	agent_tls_close(struct agent_tls_conn *);
+int	agent_tls_write(struct agent_tls_conn *, const uint8_t *, size_t,
+	    size_t *);
+int	agent_tls_read(struct agent_tls_conn *, uint8_t *, size_t, size_t *);
+/* Keeps the connection's session for the next handshake. */
+void	agent_tls_keep(struct agent_tls *, struct agent_tls_conn *);
+int	agent_tls_resumed(const struct agent_tls_conn *);
+const char *agent_tls_library(void);
+/* The certificate's CN, when it is a safe identifier ([A-Za-z0-9-._~]). */
+int	agent_cert_cn(const char *cert, char *out, size_t cap);
+
+/* ---- conn.c: one HTTPS connection ---- */
 struct agent_conn {
-	SSL_CTX		*ctx;
-	SSL		*ssl;
-	SSL_SESSION	*resume;	/* for the next handshake */
-	BIO_METHOD	*meth;		/* send(MSG_NOSIGNAL): no SIGPIPE */
-	int		 fd;
-	int		 used;		/* a response was read on it */
+	struct agent_tls	*tls;
+	struct agent_tls_conn	*ssl;	/* NULL: not connected */
+	int			 fd;
+	int			 used;	/* a response was read on it */
 };
 
-int	agent_tls_ctx(const struct agent_config *, SSL_CTX **);
 int	agent_conn_open(struct agent_conn *, const struct agent_url *,
 	    int timeout_ms);
 void	agent_conn_close(struct agent_conn *);
@@ -80,7 +108,6 @@ int	agent_conn_write(struct agent_conn *, const uint8_t *, size_t);
 /* Reads one whole response into w (which owns the bytes rsp points to). */
 int	agent_conn_read(struct agent_conn *, struct gp_wr *,
 	    struct agent_http_rsp *);
-int	agent_cert_cn(const char *cert, char *out, size_t cap);
 
 /* ---- exec.c: one command script on the card ---- */
 enum agent_script_status {

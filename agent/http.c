@@ -158,6 +158,22 @@ agent_csn_ok(const char *v, size_t n)
 	return 1;
 }
 
+int
+agent_id_ok(const char *v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL || n == 0 || n > 64)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((v[i] >= 'a' && v[i] <= 'z') ||
+		    (v[i] >= 'A' && v[i] <= 'Z') ||
+		    (v[i] >= '0' && v[i] <= '9') ||
+		    v[i] == '-' || v[i] == '.' || v[i] == '_' || v[i] == '~'))
+			return 0;
+	return 1;
+}
+
 /*
  * Only a hint, so anything doubtful (not a CSN, or two of them) is
  * dropped rather than refused: the TSM then simply runs discovery.

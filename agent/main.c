@@ -1,9 +1,15 @@
 /*
- * tsm-agent: relays a card between a reader (PC/SC) or the in-process
- * virtual card and the TSM over HTTPS, and tells the cardholder, in plain
- * words on stdout, what happened. Logs (-v) go to stderr.
+ * tsm-agent: relays a card between a PC/SC reader and the TSM over HTTPS,
+ * and tells the cardholder, in plain words on stdout, what happened. Logs
+ * (-v) go to stderr. Built twice: tsm-agent (wolfSSL when the build has
+ * it, PC/SC only: the small program a cardholder's device runs) and
+ * tsm-agent-sim (OpenSSL, with the in-process virtual card as well, for
+ * developers and tests; AGENT_WITH_SIM).
  */
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +17,14 @@
 
 #include "agent.h"
 #include "links.h"
+
+#ifdef AGENT_WITH_SIM
+#define AGENT_PROG	"tsm-agent-sim"
+#define AGENT_SIM_USAGE	" | --sim PROFILE[,STATE.json]"
+#else
+#define AGENT_PROG	"tsm-agent"
+#define AGENT_SIM_USAGE	""
+#endif
 
 struct opts {
 	struct agent_config	 cfg;
@@ -25,11 +39,11 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: tsm-agent --server https://HOST[:PORT][/PATH] --cert FILE "
-	    "--key FILE --ca FILE\n"
-	    "                 [--reader NAME | --sim PROFILE[,STATE.json]] "
-	    "[--once] [--wait MS] [-v]\n"
-	    "                 [--card-hint CSN | --no-card-hint]\n");
+	    "usage: " AGENT_PROG " --server https://HOST[:PORT][/PATH] "
+	    "--cert FILE --key FILE --ca FILE\n"
+	    "       [--reader NAME" AGENT_SIM_USAGE "] [--once] [--wait MS] "
+	    "[-v]\n"
+	    "       [--card-hint CSN | --no-card-hint]\n");
 	exit(2);
 }
 
@@ -39,7 +53,7 @@ log_stderr(void *arg, int level, const char *msg)
 	const struct opts *o = arg;
 
 	if (level <= o->verbose)
-		fprintf(stderr, "tsm-agent: %s\n", msg);
+		fprintf(stderr, AGENT_PROG ": %s\n", msg);
 }
 
 /* agent_new checks it too; here only to say what is wrong. */
@@ -76,7 +90,14 @@ parse(int argc, char **argv, struct opts *o)
 		case 'k': o->cfg.key = optarg; break;
 		case 'a': o->cfg.ca = optarg; break;
 		case 'r': o->reader = optarg; break;
+#ifdef AGENT_WITH_SIM
 		case 'S': o->sim = optarg; break;
+#else
+		case 'S':
+			fprintf(stderr, "tsm-agent: no virtual card in this "
+			    "program; tsm-agent-sim has one\n");
+			exit(2);
+#endif
 		case '1': o->once = 1; break;
 		case 'w': o->wait_ms = atoi(optarg); break;
 		case 'H': o->cfg.card_hint = optarg; break;
@@ -91,7 +112,7 @@ parse(int argc, char **argv, struct opts *o)
 	    (o->cfg.card_hint != NULL && o->cfg.no_card_hint))
 		usage();
 	if (o->cfg.card_hint != NULL && !csn_ok(o->cfg.card_hint)) {
-		fprintf(stderr, "tsm-agent: --card-hint: a CSN is 20 hex "
+		fprintf(stderr, AGENT_PROG ": --card-hint: a CSN is 20 hex "
 		    "digits, uppercase\n");
 		exit(2);
 	}
@@ -113,7 +134,7 @@ print_rss(void)
 		    strncmp(line, "VmHWM:", 6) == 0 ||
 		    strncmp(line, "RssAnon:", 8) == 0 ||
 		    strncmp(line, "RssFile:", 8) == 0)
-			fprintf(stderr, "tsm-agent: %s", line);
+			fprintf(stderr, AGENT_PROG ": %s", line);
 	fclose(f);
 	/* Shared library pages counted once per process using them (Pss)
 	 * and the pages no other process has (Private_*): VmRSS counts
@@ -124,7 +145,7 @@ print_rss(void)
 		if (strncmp(line, "Pss:", 4) == 0 ||
 		    strncmp(line, "Private_Clean:", 14) == 0 ||
 		    strncmp(line, "Private_Dirty:", 14) == 0)
-			fprintf(stderr, "tsm-agent: %s", line);
+			fprintf(stderr, AGENT_PROG ": %s", line);
 	fclose(f);
 }
 
@@ -135,6 +156,7 @@ open_link(struct opts *o, struct agent_pcsc **pc, struct agent_sim **sim,
 	char *state;
 	int r;
 
+#ifdef AGENT_WITH_SIM
 	if (o->sim != NULL) {
 		if ((state = strchr(o->sim, ',')) != NULL)
 			*state++ = '\0';
@@ -144,6 +166,10 @@ open_link(struct opts *o, struct agent_pcsc **pc, struct agent_sim **sim,
 		o->once = 1;	/* a virtual card never leaves */
 		return 0;
 	}
+#else
+	(void)sim;
+	(void)state;
+#endif
 	if ((r = agent_pcsc_new(o->reader, pc)) != 0)
 		return r;
 	agent_pcsc_card(*pc, card);
@@ -166,7 +192,7 @@ main(int argc, char **argv)
 	parse(argc, argv, &o);
 	if ((r = agent_new(&o.cfg, &a)) != 0 ||
 	    (r = open_link(&o, &pc, &sim, &card)) != 0) {
-		fprintf(stderr, "tsm-agent: %s\n", agent_strerror(r));
+		fprintf(stderr, AGENT_PROG ": %s\n", agent_strerror(r));
 		printf("%s\n", agent_message(r));
 		goto out;
 	}
@@ -175,6 +201,12 @@ main(int argc, char **argv)
 			printf("Place your card on the reader.\n");
 		r = agent_serve_card(a, &card, o.wait_ms, &out);
 		printf("%s\n", out.message);
+#ifdef __GLIBC__
+		/* The session's buffers are freed; give their pages back
+		 * while the agent waits for the next card (glibc keeps up to
+		 * 128 KB of free heap otherwise). */
+		malloc_trim(0);
+#endif
 		if (o.verbose)
 			print_rss();
 		if (o.once || (r != 0 && r == AGENT_ERR_CARD))
@@ -184,7 +216,9 @@ main(int argc, char **argv)
 	}
  out:
 	agent_pcsc_free(pc);
+#ifdef AGENT_WITH_SIM
 	agent_sim_free(sim);
+#endif
 	agent_free(a);
 	return r == 0 ? 0 : 1;
 }

@@ -427,4 +427,11 @@ wait $TSMD_PID || rc=$?
 if grep -E 'level=error|Sanitizer|runtime error' "$T/tsmd.log"; then
 	fail "tsmd logged errors"
 fi
+# The agent's memory after each contact (-v), for docs/BENCHMARKS.md.
+mem=$(awk '/VmHWM:/ { if ($3 > hwm) hwm = $3 }
+     /VmRSS:/ { n++; if (!min || $3 < min) min = $3; if ($3 > max) max = $3 }
+     /Pss:/ { if ($3 > pss) pss = $3 }
+     END { if (n) printf "tsm-agent after each of %d contacts: VmRSS %d-%d kB, Pss at most %d kB, peak (VmHWM) %d kB", n, min, max, pss, hwm }' \
+    "$T/agent.log")
+[ -z "$mem" ] || say "   $mem"
 say "PASS: store and card agree after each of $ncontact contacts (${#caps[@]} CAP(s), ${#apps[@]} applet(s))$([ $gaps -eq 0 ] || echo "; $gaps known gap(s) above")"

@@ -1,11 +1,11 @@
 /*
  * tsmctl agent init|enrol|revoke: the agent CA of tsmd.
  *
- *   tsmctl agent init --ca-dir DIR [--server-name NAME]
+ *   tsmctl agent init --ca-dir DIR [--server-name NAME] [--key ed25519|p256]
  *   tsmctl agent enrol --id ID --ca-dir DIR --out DIR [--key ed25519|p256]
  *   tsmctl agent revoke --id ID --ca-dir DIR
  *
- * The CA directory holds ca.key / ca.crt (ECDSA P-256, the agents' CA),
+ * The CA directory holds ca.key / ca.crt (the agents' CA),
  * server.key / server.crt (tsmd's TLS certificate, issued by the same CA
  * for NAME, 127.0.0.1 and ::1), crl.pem (the revocation list tsmd
  * reloads when it changes), serial, and agents/ID.crt for every enrolled
@@ -14,11 +14,15 @@
  * certificate's CN. revoke adds the agent's certificate to crl.pem.
  * Keys are written 0600.
  *
- * Agent keys are Ed25519 unless --key p256 asks for ECDSA P-256 (for a
- * TLS stack without Ed25519). tsmd keeps every connected agent's parsed
- * certificate for the connection's life: with OpenSSL 3 a P-256 public
- * key brings its own copy of the curve (about 1.5 KB more per connection
- * than an Ed25519 key). The CA still signs with ECDSA P-256.
+ * Keys are Ed25519 unless --key p256 asks for ECDSA P-256 (for a TLS
+ * stack without Ed25519): an agent's with enrol, the CA's and tsmd's with
+ * init (enrol creates an Ed25519 CA when there is none). tsmd keeps every
+ * connected agent's parsed certificate for the connection's life: with
+ * OpenSSL 3 a P-256 public key brings its own copy of the curve (about
+ * 1.5 KB more per connection than an Ed25519 key). On the agent's side,
+ * wolfSSL builds a 1.5 MB table for P-256 points it verifies with
+ * (docs/agent.md): an Ed25519 CA and server key keep tsm-agent's peak
+ * memory at its resting level.
  */
 #include <sys/stat.h>
 
@@ -50,7 +54,7 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: tsmctl agent init --ca-dir DIR "
-	    "[--server-name NAME]\n"
+	    "[--server-name NAME] [--key ed25519|p256]\n"
 	    "       tsmctl agent enrol --id ID --ca-dir DIR --out DIR "
 	    "[--key ed25519|p256]\n"
 	    "       tsmctl agent revoke --id ID --ca-dir DIR\n");
@@ -85,9 +89,9 @@ new_key(void)
 	return EVP_EC_gen("P-256");
 }
 
-/* An agent's key: "ed25519" (the default) or "p256". */
+/* A key of type "ed25519" (the default) or "p256". */
 static EVP_PKEY *
-new_agent_key(const char *type)
+new_key_of(const char *type)
 {
 	if (strcmp(type, "p256") == 0)
 		return new_key();
@@ -263,7 +267,8 @@ write_crl(const char *dir, X509 *ca, EVP_PKEY *cakey, X509 *revoke)
 		}
 		X509_CRL_sort(crl);
 	}
-	if (X509_CRL_sign(crl, cakey, EVP_sha256()) == 0)
+	if (X509_CRL_sign(crl, cakey, EVP_PKEY_get_id(cakey) ==
+	    EVP_PKEY_ED25519 ? NULL : EVP_sha256()) == 0)
 		goto out;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
 	if ((f = fopen(tmp, "w")) == NULL)
@@ -296,7 +301,7 @@ load_ca(const char *dir, X509 **ca, EVP_PKEY **key)
 }
 
 static int
-init_ca(const char *dir, const char *server_name)
+init_ca(const char *dir, const char *server_name, const char *ktype)
 {
 	static const int ca_nids[] = { NID_basic_constraints, NID_key_usage,
 	    NID_subject_key_identifier, 0 };
@@ -315,7 +320,8 @@ init_ca(const char *dir, const char *server_name)
 		return 1;
 	snprintf(san, sizeof(san), "DNS:%s,IP:127.0.0.1,IP:::1",
 	    server_name);
-	if ((cak = new_key()) == NULL || (sk = new_key()) == NULL ||
+	if ((cak = new_key_of(ktype)) == NULL ||
+	    (sk = new_key_of(ktype)) == NULL ||
 	    (ca = make_cert("tsm agent CA", cak, NULL, NULL, DAYS_CA, ca_nids,
 	    ca_vals)) == NULL ||
 	    (sc = make_cert(server_name, sk, ca, cak, DAYS_LEAF, srv_nids,
@@ -360,12 +366,12 @@ agent_enrol(const struct agent_opts *o)
 	int r = 1;
 
 	if (load_ca(o->ca_dir, &ca, &cak) != 0 &&
-	    (init_ca(o->ca_dir, o->server_name) != 0 ||
+	    (init_ca(o->ca_dir, o->server_name, "ed25519") != 0 ||
 	    load_ca(o->ca_dir, &ca, &cak) != 0))
 		return 1;
 	if (mkdir(o->out, 0700) != 0 && errno != EEXIST)
 		goto out;
-	if ((k = new_agent_key(o->key)) == NULL || (c = make_cert(o->id, k,
+	if ((k = new_key_of(o->key)) == NULL || (c = make_cert(o->id, k,
 	    ca, cak, DAYS_LEAF, nids, vals)) == NULL)
 		goto out;
 	path(file, sizeof(file), o->out, "agent.key");
@@ -473,7 +479,7 @@ tsmctl_agent(int argc, char **argv)
 			    o.ca_dir);
 			return 1;
 		}
-		return init_ca(o.ca_dir, o.server_name);
+		return init_ca(o.ca_dir, o.server_name, o.key);
 	}
 	if (o.id == NULL || !id_ok(o.id)) {
 		fprintf(stderr, "tsmctl: --id: 1 to 64 of A-Z a-z 0-9 - _ .\n");

@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "gp/buf.h"
 #include "gp/err.h"
 
@@ -240,17 +238,33 @@ gp_wr_steal(struct gp_wr *w, size_t *len)
 	return p;
 }
 
+/*
+ * explicit_bzero, not OPENSSL_cleanse: a program that takes only libgp's
+ * parsers (tsm-agent) must not need libcrypto for them.
+ */
 void
 gp_wipe(void *p, size_t n)
 {
 	if (p != NULL && n > 0)
-		OPENSSL_cleanse(p, n);
+		explicit_bzero(p, n);
 }
 
+/*
+ * Constant time in n: every byte is visited and the differences are OR-ed
+ * together; the barrier keeps the compiler from returning at the first
+ * difference it could prove.
+ */
 int
 gp_ct_memcmp(const void *a, const void *b, size_t n)
 {
-	return CRYPTO_memcmp(a, b, n) != 0;
+	const volatile uint8_t *x = a, *y = b;
+	uint8_t d = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		d |= x[i] ^ y[i];
+	__asm__ __volatile__("" : "+r"(d));
+	return d != 0;
 }
 
 static int

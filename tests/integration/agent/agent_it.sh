@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# tsm-agent end to end against mock_tsmd, both started here in a
+# The agent programs end to end against mock_tsmd, both started here in a
 # temporary directory:
-#   agent_it.sh sim  TSM-AGENT MOCK-TSMD MKCERTS
+#   agent_it.sh sim  TSM-AGENT-SIM MOCK-TSMD MKCERTS
 #       the in-process libcardsim link (--sim);
 #   agent_it.sh pcsc TSM-AGENT MOCK-TSMD MKCERTS
 #       the PC/SC link: run inside tests/integration/cardsim/harness.sh,

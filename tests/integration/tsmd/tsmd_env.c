@@ -181,8 +181,9 @@ tenv_start(struct tsmd_env *e)
 	    "--scp 3 --i 70 --div kdf3", ENV_PRODUCT) != 0 ||
 	    tenv_tsmctl(e, NULL, 0, "agent enrol --id kiosk-1 --ca-dir %s "
 	    "--out %s/kiosk-1", e->ca, e->dir) != 0 ||
+	    /* kiosk-2 on ECDSA P-256, the other key type tsmd takes. */
 	    tenv_tsmctl(e, NULL, 0, "agent enrol --id kiosk-2 --ca-dir %s "
-	    "--out %s/kiosk-2", e->ca, e->dir) != 0 ||
+	    "--out %s/kiosk-2 --key p256", e->ca, e->dir) != 0 ||
 	    write_conf(e) != 0) {
 		fprintf(stderr, "tsmctl setup failed\n");
 		return -1;

@@ -3,7 +3,8 @@
 # server's certificate (server.*, for localhost and 127.0.0.1) and an
 # agent's (agent.*, CN agent-0001, the layout `tsmctl agent enrol`
 # writes), and a second, unrelated CA with a server certificate of its own
-# (other-server.*) for the wrong-CA test. EC P-256: fast to make.
+# (other-server.*) for the wrong-CA test, and a certificate from the right
+# CA for another host (wrong-host.*). EC P-256: fast to make.
 set -eu
 d=$1
 mkdir -p "$d"
@@ -28,4 +29,6 @@ srv='subjectAltName=DNS:localhost,IP:127.0.0.1
 extendedKeyUsage=serverAuth'
 leaf server localhost ca "$srv"
 leaf other-server localhost other-ca "$srv"
+leaf wrong-host elsewhere.example ca 'subjectAltName=DNS:elsewhere.example,IP:127.0.0.9
+extendedKeyUsage=serverAuth'
 leaf agent agent-0001 ca 'extendedKeyUsage=clientAuth'

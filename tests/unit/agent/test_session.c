@@ -3,8 +3,10 @@
  * loopback, with the card-link stub: the contract's headers and bodies,
  * the stop rule, card removal, keep-alive, resume after a dropped link
  * with the same body, the back-off schedule, certificates from the wrong
- * CA, TLS 1.1, hostile responses, and the card hint (X-Admin-Card) kept
- * from one session's 204 for the next session's first POST.
+ * CA or for another host (by IP address and by name), TLS 1.1, hostile
+ * responses, and the card hint (X-Admin-Card) kept from one session's 204
+ * for the next session's first POST. Built once per TLS library of
+ * libtsmagent (OpenSSL, wolfSSL); the mock server is OpenSSL in both.
  */
 #include <sys/socket.h>
 
@@ -19,6 +21,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/ssl.h>
 
 #include "agent_int.h"
 #include "cardstub.h"
@@ -124,6 +127,7 @@ struct fx {
 	struct sleeps	 sl;
 	struct agent_outcome o;
 	int		 port;
+	const char	*host;		/* the URL's host, 127.0.0.1 if NULL */
 	const char	*hint;		/* agent_config.card_hint */
 	int		 no_hint;	/* agent_config.no_card_hint */
 };
@@ -138,7 +142,8 @@ fx_start(struct fx *f, const char *cert, int maxver)
 
 	assert_int_equal(mock_start(&mo, tsmd_handler, &f->t, &f->m,
 	    &f->port), 0);
-	snprintf(url, sizeof(url), "https://127.0.0.1:%d", f->port);
+	snprintf(url, sizeof(url), "https://%s:%d",
+	    f->host != NULL ? f->host : "127.0.0.1", f->port);
 	snprintf(crt, sizeof(crt), "%s/agent.crt", pki);
 	snprintf(key, sizeof(key), "%s/agent.key", pki);
 	snprintf(ca, sizeof(ca), "%s/ca.crt", pki);
@@ -219,8 +224,6 @@ test_contract(void **st)
 	assert_int_equal(getsockopt(f.a->conn.fd, IPPROTO_TCP, TCP_NODELAY,
 	    &one, &ol), 0);
 	assert_int_equal(one, 1);
-	assert_int_equal(SSL_CTX_get_min_proto_version(f.a->conn.ctx),
-	    TLS1_2_VERSION);
 	/* A second session on the same connection. */
 	assert_int_equal(agent_session(f.a, &f.card, &f.o), 0);
 	fx_stop(&f);
@@ -394,6 +397,45 @@ test_wrong_ca(void **st)
 	mock_free(f.m);
 }
 
+/* A certificate from the right CA, for another host: refused. */
+static void
+wrong_host(const char *host)
+{
+	struct fx f;
+
+	memset(&f, 0, sizeof(f));
+	f.host = host;
+	fx_start(&f, "wrong-host", 0);
+	assert_int_equal(agent_session(f.a, &f.card, &f.o), AGENT_ERR_TLS);
+	fx_stop(&f);
+	assert_int_equal(mock_nreq(f.m), 0);
+	assert_int_equal(mock_handshake_failures(f.m), 1);
+	mock_free(f.m);
+}
+
+static void
+test_wrong_host(void **st)
+{
+	wrong_host("127.0.0.1");
+	wrong_host("localhost");
+}
+
+/* By name: the name check (and SNI) pass for the right certificate. */
+static void
+test_host_name(void **st)
+{
+	struct fx f;
+
+	memset(&f, 0, sizeof(f));
+	f.host = "localhost";
+	fx_start(&f, NULL, 0);
+	assert_int_equal(agent_session(f.a, &f.card, &f.o), 0);
+	assert_string_equal(f.o.message, RESULT);
+	fx_stop(&f);
+	assert_int_equal(mock_handshake_failures(f.m), 0);
+	mock_free(f.m);
+}
+
 static void
 test_tls11_refused(void **st)
 {
@@ -550,6 +592,8 @@ main(void)
 		cmocka_unit_test(test_backoff_give_up),
 		cmocka_unit_test(test_stale_keepalive),
 		cmocka_unit_test(test_wrong_ca),
+		cmocka_unit_test(test_wrong_host),
+		cmocka_unit_test(test_host_name),
 		cmocka_unit_test(test_tls11_refused),
 		cmocka_unit_test(test_hostile_responses),
 		cmocka_unit_test(test_huge_head),
