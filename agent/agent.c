@@ -88,8 +88,8 @@ agent_new(const struct agent_config *cfg, struct agent **out)
 		    a->cfg.backoff_ms : 8000;
 	if ((r = card_hint_preset(a, cfg->card_hint)) != 0 ||
 	    (r = agent_url_parse(cfg->server, &a->url)) != 0 ||
-	    (r = agent_cert_cn(cfg->cert, a->id, sizeof(a->id))) != 0 ||
-	    (r = agent_tls_new(cfg, &a->conn.tls)) != 0) {
+	    (r = agent_tls_new(cfg, &a->conn.tls)) != 0 ||
+	    (r = agent_cert_cn(cfg->cert, a->id, sizeof(a->id))) != 0) {
 		agent_free(a);
 		return r;
 	}

@@ -153,10 +153,11 @@ static int
 open_link(struct opts *o, struct agent_pcsc **pc, struct agent_sim **sim,
     struct agent_card *card)
 {
-	char *state;
 	int r;
 
 #ifdef AGENT_WITH_SIM
+	char *state;
+
 	if (o->sim != NULL) {
 		if ((state = strchr(o->sim, ',')) != NULL)
 			*state++ = '\0';
@@ -168,7 +169,6 @@ open_link(struct opts *o, struct agent_pcsc **pc, struct agent_sim **sim,
 	}
 #else
 	(void)sim;
-	(void)state;
 #endif
 	if ((r = agent_pcsc_new(o->reader, pc)) != 0)
 		return r;

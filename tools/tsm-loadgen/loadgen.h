@@ -52,6 +52,7 @@ void	lg_lat_free(struct lg_lat *);
 double	lg_now(void);			/* monotonic seconds */
 /* VmRSS of pid in KiB, or -1. */
 long	lg_rss_kb(pid_t);
+double	lg_cpu_secs(pid_t);		/* user + system, -1: ? */
 /* A gauge or counter from a Prometheus text page at 127.0.0.1:port. */
 int	lg_metric(int port, const char *name, double *out);
 

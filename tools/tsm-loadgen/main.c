@@ -9,6 +9,7 @@
  *   tsm-loadgen run --port P --metrics-port M --pid PID --keyd SOCK
  *       --ca-dir DIR --agent DIR --cards N [--agents 16] [--idle 10000]
  *       [--seconds 3] [--keyd-clients 4] [--loops 2] [--idle-threads 8]
+ *       [--keyd-pid PID]
  *
  * Phases of run, one after the other: keyd's secure-channel openings per
  * second; the bare TLS loop against the load generator's own echo server;
@@ -35,7 +36,7 @@
 struct opts {
 	const char	*keyd, *csv, *product, *ca_dir, *agent;
 	int		 port, mport, agents, keyd_clients, loops, idle_threads;
-	long		 pid;
+	long		 pid, keyd_pid;
 	size_t		 cards, idle;
 	double		 secs;
 };
@@ -48,7 +49,7 @@ usage(void)
 	    "       tsm-loadgen run --port P --metrics-port M --pid PID "
 	    "--keyd SOCK --ca-dir DIR --agent DIR --cards N [--agents N] "
 	    "[--idle N] [--seconds S] [--keyd-clients N] [--loops N] "
-	    "[--idle-threads N]\n");
+	    "[--idle-threads N] [--keyd-pid PID]\n");
 	exit(2);
 }
 
@@ -88,6 +89,8 @@ parse(int argc, char **argv, struct opts *o)
 		else if (strcmp(k, "--metrics-port") == 0)
 			o->mport = (int)num(v, 1, 65535);
 		else if (strcmp(k, "--pid") == 0) o->pid = num(v, 1, 1L << 30);
+		else if (strcmp(k, "--keyd-pid") == 0)
+			o->keyd_pid = num(v, 1, 1L << 30);
 		else if (strcmp(k, "--cards") == 0)
 			o->cards = (size_t)num(v, 2, 1000000);
 		else if (strcmp(k, "--agents") == 0)
@@ -123,12 +126,44 @@ prepare(const struct opts *o)
 	return 0;
 }
 
+/* CPU seconds of the three processes over one phase (-1: unknown). */
+struct cpu {
+	double		 tsmd, keyd, self;
+};
+
+static void
+cpu_now(const struct opts *o, struct cpu *c)
+{
+	struct rusage ru;
+
+	c->tsmd = lg_cpu_secs((pid_t)o->pid);
+	c->keyd = o->keyd_pid > 0 ? lg_cpu_secs((pid_t)o->keyd_pid) : -1;
+	c->self = -1;
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		c->self = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+		    ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) /
+		    1e6;
+}
+
+static void
+cpu_since(const struct opts *o, struct cpu *c)
+{
+	struct cpu now;
+
+	cpu_now(o, &now);
+	c->tsmd = c->tsmd < 0 || now.tsmd < 0 ? -1 : now.tsmd - c->tsmd;
+	c->keyd = c->keyd < 0 || now.keyd < 0 ? -1 : now.keyd - c->keyd;
+	c->self = c->self < 0 || now.self < 0 ? -1 : now.self - c->self;
+}
+
 /* Everything the run measured. */
 struct figures {
 	double		 keyd_rate;
 	struct lg_lat	 keyd_lat;
 	struct lg_bare	 bare;
 	struct lg_sess	 sess[3];	/* reconnect, keep, pre-computed */
+	struct cpu	 cpu[3];	/* of each session phase */
+	double		 bare_cpu_server, bare_cpu_clients;	/* seconds */
 	double		 queue_secs;	/* queueing the pre-computed phase */
 	struct lg_idle	 idle;
 	long		 rss_end_kb;
@@ -150,6 +185,18 @@ print_sessions(const char *mode, struct lg_sess *s)
 	    s->hs.n, s->resumed, lg_lat_q(&s->hs, .5));
 	if (s->failed)
 		printf("sessions %-9s first failure: %s\n", mode, s->first_err);
+}
+
+/* CPU per session of each process (clock ticks: 10 ms resolution). */
+static void
+print_cpu(const char *mode, const struct cpu *c, size_t n)
+{
+	double k = n ? 1e6 / (double)n : 0;
+
+	printf("cpu      %-9s per session: tsmd %.0f us, tsm-keyd %.0f us, "
+	    "tsm-loadgen (agents and cards) %.0f us\n", mode,
+	    c->tsmd < 0 ? -1 : c->tsmd * k, c->keyd < 0 ? -1 : c->keyd * k,
+	    c->self < 0 ? -1 : c->self * k);
 }
 
 static int bar(const char *, int, const char *, ...)
@@ -214,6 +261,14 @@ print_figures(const struct opts *o, struct figures *f)
 	print_sessions("reconnect", &f->sess[0]);
 	print_sessions("keep", &f->sess[1]);
 	print_sessions("precomp", &f->sess[2]);
+	if (f->bare.loops > 0 && f->bare_cpu_server >= 0)
+		printf("cpu      bare-tls  per loop: echo server %.0f us, "
+		    "clients %.0f us\n", f->bare_cpu_server * 1e6 /
+		    (double)f->bare.loops, f->bare_cpu_clients * 1e6 /
+		    (double)f->bare.loops);
+	print_cpu("reconnect", &f->cpu[0], f->sess[0].ok);
+	print_cpu("keep", &f->cpu[1], f->sess[1].ok);
+	print_cpu("precomp", &f->cpu[2], f->sess[2].ok);
 	printf("precomp   a lock of the demo applet queued for each card of "
 	    "the keep phase (%.2f s, in process through the store), then "
 	    "sessions with kept connections whose first POST names the card "
@@ -262,8 +317,10 @@ sessions(const struct opts *o, SSL_CTX *ctx, const char *id,
 		sc.cards = m == 0 ? cards : cards + half;
 		sc.ncards = m == 0 ? half : o->cards - half;
 		sc.expect = "Installed ";
+		cpu_now(o, &f->cpu[m]);
 		if ((r = lg_sessions_run(&sc, &f->sess[m])) != 0)
 			errx(1, "sessions: %s", lg_strerror(r));
+		cpu_since(o, &f->cpu[m]);
 	}
 }
 
@@ -315,8 +372,10 @@ precomputed(const struct opts *o, SSL_CTX *ctx, const char *id,
 	sc.ncards = o->cards - half;
 	sc.hint = 1;
 	sc.expect = "Updated 1 application";
+	cpu_now(o, &f->cpu[2]);
 	if ((r = lg_sessions_run(&sc, &f->sess[2])) != 0)
 		errx(1, "sessions: %s", lg_strerror(r));
+	cpu_since(o, &f->cpu[2]);
 }
 
 static int
@@ -326,6 +385,8 @@ run(const struct opts *o)
 	char cert[512], key[512], ca[512], scert[512], skey[512], id[65];
 	struct lg_card *cards;
 	struct lg_echo echo;
+	struct cpu bc;
+	double echo_cpu;
 	SSL_CTX *ctx;
 	size_t i;
 	int r, ok;
@@ -355,9 +416,15 @@ run(const struct opts *o)
 	if ((r = lg_keyd_run(o->keyd, o->keyd_clients, o->secs, &f.keyd_rate,
 	    &f.keyd_lat)) != 0)
 		errx(1, "keyd baseline: %s", lg_strerror(r));
+	cpu_now(o, &bc);
+	echo_cpu = lg_cpu_secs(echo.pid);
 	if ((r = lg_bare_run(ctx, echo.port, o->agents, o->secs,
 	    &f.bare)) != 0)
 		errx(1, "bare TLS loop: %s", lg_strerror(r));
+	cpu_since(o, &bc);
+	f.bare_cpu_server = echo_cpu < 0 || lg_cpu_secs(echo.pid) < 0 ? -1 :
+	    lg_cpu_secs(echo.pid) - echo_cpu;
+	f.bare_cpu_clients = bc.self;
 	lg_echo_stop(&echo);
 	/* Idle agents on a server that holds no finished session yet. */
 	if ((r = lg_idle_run(ctx, o->port, o->mport, (pid_t)o->pid, o->idle,

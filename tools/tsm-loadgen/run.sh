@@ -118,7 +118,8 @@ loops = $loops
 workers = $workers
 log_level = warn
 EOF
-"$tsmd_bin" -c "$dir/tsmd.conf" 2>"$dir/tsmd.log" &
+# TSMD_WRAP: a command tsmd runs under, for a profile (README.md).
+${TSMD_WRAP:-} "$tsmd_bin" -c "$dir/tsmd.conf" 2>"$dir/tsmd.log" &
 tsmd_pid=$!
 for _ in $(seq 250); do [ -s "$dir/ports" ] && break; sleep 0.02; done
 read -r port mport <"$dir/ports" ||
@@ -128,6 +129,7 @@ echo "setup     tsmd pid $tsmd_pid ($loops loops, $workers workers), tsm-keyd $k
 # ---- the run ----
 rc=0
 "$loadgen" run --port "$port" --metrics-port "$mport" --pid "$tsmd_pid" \
+	--keyd-pid "$keyd_pid" \
 	--keyd "$dir/keyd.sock" --ca-dir "$dir/ca" --agent "$dir/agent" \
 	--cards "$cards" --agents "$agents" --idle "$idle" --seconds "$secs" \
 	--keyd-clients "$workers" --loops "$loops" | tee "$dir/out.txt" || rc=$?

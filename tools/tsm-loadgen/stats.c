@@ -111,6 +111,32 @@ lg_rss_kb(pid_t pid)
 	return kb;
 }
 
+/*
+ * CPU seconds (user + system) a process has used: fields 14 and 15 of
+ * /proc/PID/stat, after the command name in parentheses (which may hold
+ * spaces, hence the last ')'). -1 when unknown.
+ */
+double
+lg_cpu_secs(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut, st;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	    &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 /* GET /metrics over plain HTTP/1.0; the page into buf (NUL ended). */
 static int
 fetch_metrics(int port, char *buf, size_t cap)

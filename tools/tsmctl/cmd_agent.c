@@ -16,7 +16,8 @@
  *
  * Keys are Ed25519 unless --key p256 asks for ECDSA P-256 (for a TLS
  * stack without Ed25519): an agent's with enrol, the CA's and tsmd's with
- * init (enrol creates an Ed25519 CA when there is none). tsmd keeps every
+ * init (enrol creates the CA, of the agent's key type, when there is
+ * none). tsmd keeps every
  * connected agent's parsed certificate for the connection's life: with
  * OpenSSL 3 a P-256 public key brings its own copy of the curve (about
  * 1.5 KB more per connection than an Ed25519 key). On the agent's side,
@@ -366,7 +367,7 @@ agent_enrol(const struct agent_opts *o)
 	int r = 1;
 
 	if (load_ca(o->ca_dir, &ca, &cak) != 0 &&
-	    (init_ca(o->ca_dir, o->server_name, "ed25519") != 0 ||
+	    (init_ca(o->ca_dir, o->server_name, o->key) != 0 ||
 	    load_ca(o->ca_dir, &ca, &cak) != 0))
 		return 1;
 	if (mkdir(o->out, 0700) != 0 && errno != EEXIST)

@@ -198,24 +198,18 @@ add(struct tsm_script *sc, struct gp_wr *cmd, struct tsm_cmd_tag *tags,
 }
 
 static int
-plan_load(const struct install *in, const struct gp_cap *cap,
+plan_load(const struct install *in, const struct tsm_capv *cap,
     const struct tsm_server_cfg *cfg, struct tsm_script *sc,
     struct tsm_cmd_tag *tags, size_t op, struct gp_wr *cmd)
 {
 	struct gp_install gi = { .elf_aid = in->pkg.b, .elf_len = in->pkg.len,
-	    .sd_aid = isd_aid, .sd_len = sizeof(isd_aid) };
+	    .sd_aid = isd_aid, .sd_len = sizeof(isd_aid),
+	    .hash = cap->hash, .hash_len = cap->hash_len };
 	struct gp_load ld = { .lfdb = cap->lfdb, .lfdb_len = cap->lfdb_len,
 	    .block = cfg->load_block };
-	uint8_t hash[32];
-	size_t hl;
 	long n, k;
 	int r;
 
-	if ((r = gp_cap_lfdb_hash(cap, GP_CAP_SHA256, hash, sizeof(hash),
-	    &hl)) != 0)
-		return r;
-	gi.hash = hash;
-	gi.hash_len = hl;
 	if ((r = gp_cmd_install(GP_INSTALL_LOAD, &gi, cmd)) != 0 ||
 	    (r = add(sc, cmd, tags, W_INSTALL_LOAD, op)) != 0)
 		return r;
@@ -234,25 +228,25 @@ plan_install(struct tsm_session *s, size_t op,
     struct tsm_cmd_tag *tags, struct gp_wr *cmd, char *why, size_t wl)
 {
 	struct install in;
-	struct gp_cap *cap = NULL;
+	struct tsm_capv cap;
 	struct gp_install gi;
 	size_t k, first = sc->n;
-	int r;
+	int r, hit;
 
 	if (install_parse(s->ops[op].payload, 1, &in) != 0) {
 		snprintf(why, wl, "malformed install payload");
 		return GP_ERR_FORMAT;
 	}
-	if ((r = gp_cap_open_mem(in.cap, in.caplen, &cap)) != 0 ||
-	    cap->pkg.len != in.pkg.len ||
-	    memcmp(cap->pkg.b, in.pkg.b, in.pkg.len) != 0) {
+	if ((r = tsm_capv_get(in.cap, in.caplen, &cap, &hit)) != 0 ||
+	    cap.pkg_len != in.pkg.len ||
+	    memcmp(cap.pkg, in.pkg.b, in.pkg.len) != 0) {
 		snprintf(why, wl, "CAP file refused: %s", r != 0 ?
 		    gp_strerror(r) : "package AID differs");
 		r = r != 0 ? r : GP_ERR_FORMAT;
 		goto out;
 	}
 	if (!s->reg_complete || reg_find(s, in.pkg.b, in.pkg.len, 1) == NULL)
-		if ((r = plan_load(&in, cap, cfg, sc, tags, op, cmd)) != 0)
+		if ((r = plan_load(&in, &cap, cfg, sc, tags, op, cmd)) != 0)
 			goto out;
 	for (k = 0; k < in.napplets; k++) {
 		if (s->reg_complete &&
@@ -280,7 +274,7 @@ plan_install(struct tsm_session *s, size_t op,
 	if (r != 0 && why[0] == '\0')
 		snprintf(why, wl, "cannot build the install: %s",
 		    gp_strerror(r));
-	gp_cap_free(cap);
+	tsm_capv_free(&cap);
 	free(in.cap);
 	return r;
 }

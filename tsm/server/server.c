@@ -329,6 +329,7 @@ tsm_server_free(struct tsm_server *srv)
 	}
 	free(srv->loops);
 	tsm_sessions_free(&srv->sessions);
+	tsm_capv_cache_clear();		/* the workers are gone */
 	tsm_tls_free(&srv->tls);
 	if (srv->lfd >= 0)
 		close(srv->lfd);

@@ -366,6 +366,24 @@ int	tsm_engine_build_reconcile(struct tsm_session *, struct tsm_script *,
 void	tsm_engine_finish(struct tsm_worker *, struct tsm_session *,
 	    const char *state, struct tsm_reply *);
 
+/*
+ * The parts of a CAP file an install script needs (capcache.c): parsed
+ * once per distinct file, by its SHA-256. *hit says whether the table had
+ * it. The caller owns v (tsm_capv_free).
+ */
+struct tsm_capv {
+	uint8_t		 pkg[16];
+	size_t		 pkg_len;
+	uint8_t		*lfdb;		/* Load File Data Block */
+	size_t		 lfdb_len;
+	uint8_t		 hash[32];	/* its SHA-256 (INSTALL [for load]) */
+	size_t		 hash_len;
+};
+int	tsm_capv_get(const uint8_t *cap, size_t n, struct tsm_capv *v,
+	    int *hit);
+void	tsm_capv_free(struct tsm_capv *);
+void	tsm_capv_cache_clear(void);	/* at exit: nothing left to free */
+
 /* Plans (plan.c): the wrapped commands of each operation kind. */
 struct tsm_script {
 	struct gp_wr	 w;		/* concatenated wrapped C-APDUs */

@@ -1,0 +1,161 @@
+/*
+ * The load files of install operations, parsed once. Every install of an
+ * application version carries the same CAP file (hex in its payload, see
+ * plan.c), and opening it (ZIP, components, the Load File Data Block and
+ * its SHA-256) was the largest single cost of building an install
+ * script. Entries are keyed by the SHA-256 of the CAP file's bytes, so a
+ * hit is the same file byte for byte; they hold only what a script needs
+ * (the package AID, the LFDB and its hash), are copied out under the lock
+ * and never handed out, and the oldest goes when the table is full. A
+ * CAP file whose LFDB is over TSM_CAPC_LFDB_MAX is parsed every time.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "gp/cap.h"
+#include "gp/err.h"
+#include "server_int.h"
+
+#define TSM_CAPC_N		16
+#define TSM_CAPC_LFDB_MAX	(512 * 1024)
+
+struct capc_entry {
+	uint8_t		 key[32];	/* SHA-256 of the CAP file */
+	uint64_t	 used;		/* 0: empty; else the last use */
+	struct tsm_capv	 v;
+};
+
+static struct {
+	pthread_mutex_t		 mu;
+	uint64_t		 tick;
+	struct capc_entry	 e[TSM_CAPC_N];
+} capc = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+void
+tsm_capv_free(struct tsm_capv *v)
+{
+	free(v->lfdb);
+	memset(v, 0, sizeof(*v));
+}
+
+static int
+capv_copy(const struct tsm_capv *from, struct tsm_capv *to)
+{
+	*to = *from;
+	if ((to->lfdb = malloc(from->lfdb_len)) == NULL) {
+		memset(to, 0, sizeof(*to));
+		return GP_ERR_NOMEM;
+	}
+	memcpy(to->lfdb, from->lfdb, from->lfdb_len);
+	return 0;
+}
+
+static int
+capv_parse(const uint8_t *p, size_t n, struct tsm_capv *v)
+{
+	struct gp_cap *cap = NULL;
+	int r;
+
+	memset(v, 0, sizeof(*v));
+	if ((r = gp_cap_open_mem(p, n, &cap)) != 0)
+		return r;
+	r = GP_ERR_FORMAT;
+	if (cap->pkg.len > sizeof(v->pkg) || cap->lfdb_len == 0)
+		goto out;
+	if ((r = gp_cap_lfdb_hash(cap, GP_CAP_SHA256, v->hash,
+	    sizeof(v->hash), &v->hash_len)) != 0)
+		goto out;
+	memcpy(v->pkg, cap->pkg.b, cap->pkg.len);
+	v->pkg_len = cap->pkg.len;
+	v->lfdb_len = cap->lfdb_len;
+	if ((v->lfdb = malloc(cap->lfdb_len)) == NULL) {
+		r = GP_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(v->lfdb, cap->lfdb, cap->lfdb_len);
+	r = 0;
+ out:
+	gp_cap_free(cap);
+	if (r != 0)
+		tsm_capv_free(v);
+	return r;
+}
+
+/* The entry for key, or NULL; the caller holds the lock. */
+static struct capc_entry *
+capc_find(const uint8_t key[32])
+{
+	size_t i;
+
+	for (i = 0; i < TSM_CAPC_N; i++)
+		if (capc.e[i].used != 0 &&
+		    memcmp(capc.e[i].key, key, 32) == 0)
+			return &capc.e[i];
+	return NULL;
+}
+
+/* A copy of v into the table, over the oldest entry; the caller holds
+ * the lock. Out of memory only means no entry. */
+static void
+capc_put(const uint8_t key[32], const struct tsm_capv *v)
+{
+	struct capc_entry *old = &capc.e[0];
+	struct tsm_capv c;
+	size_t i;
+
+	if (v->lfdb_len > TSM_CAPC_LFDB_MAX || capv_copy(v, &c) != 0)
+		return;
+	for (i = 1; i < TSM_CAPC_N; i++)
+		if (capc.e[i].used < old->used)
+			old = &capc.e[i];
+	tsm_capv_free(&old->v);
+	memcpy(old->key, key, 32);
+	old->v = c;
+	old->used = ++capc.tick;
+}
+
+int
+tsm_capv_get(const uint8_t *p, size_t n, struct tsm_capv *v, int *hit)
+{
+	struct capc_entry *e;
+	uint8_t key[32];
+	int r;
+
+	*hit = 0;
+	memset(v, 0, sizeof(*v));
+	if (EVP_Digest(p, n, key, NULL, EVP_sha256(), NULL) != 1)
+		return GP_ERR_CRYPTO;
+	pthread_mutex_lock(&capc.mu);
+	if ((e = capc_find(key)) != NULL) {
+		e->used = ++capc.tick;
+		r = capv_copy(&e->v, v);
+		pthread_mutex_unlock(&capc.mu);
+		*hit = r == 0;
+		return r;
+	}
+	pthread_mutex_unlock(&capc.mu);
+	/* Parsed outside the lock: two workers may both parse a new file. */
+	if ((r = capv_parse(p, n, v)) != 0)
+		return r;
+	pthread_mutex_lock(&capc.mu);
+	if (capc_find(key) == NULL)
+		capc_put(key, v);
+	pthread_mutex_unlock(&capc.mu);
+	return 0;
+}
+
+void
+tsm_capv_cache_clear(void)
+{
+	size_t i;
+
+	pthread_mutex_lock(&capc.mu);
+	for (i = 0; i < TSM_CAPC_N; i++) {
+		tsm_capv_free(&capc.e[i].v);
+		capc.e[i].used = 0;
+	}
+	pthread_mutex_unlock(&capc.mu);
+}
