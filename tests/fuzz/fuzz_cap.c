@@ -1,12 +1,14 @@
 /*
- * libFuzzer harness for gp_cap_open_mem, the parser of uploaded CAP files.
+ * libFuzzer harness for gp_cap_open_mem, the parser of uploaded CAP files,
+ * and gp_cap_open_lfdb, the same checks on a loaded block (tsm-cardsim's).
  *
  * Random bytes seldom make a ZIP archive whose entries are CAP components,
  * so the first input byte picks one of two shapes:
  *   even: the rest is the ZIP archive itself (libzip and the entry walk);
- *   odd:  the rest is a run of components (tag, u2 size, body), which the
- *         harness zips under <pkg>/javacard/<Name>.cap before opening:
- *         the fuzzer then mutates component structure directly.
+ *   odd:  the rest is a run of components (tag, u2 size, body): opened as
+ *         a Load File Data Block as it is, and zipped under
+ *         <pkg>/javacard/<Name>.cap and opened as a CAP file: the fuzzer
+ *         then mutates component structure directly.
  * Seeds: 00 || a CAP file, 01 || its components concatenated.
  *
  * The ZIP writer is the demo generator's (tools/capgen).
@@ -42,6 +44,21 @@ open_zip(const uint8_t *p, size_t n)
 
 	if (gp_cap_open_mem(p, n, &cap) == 0) {
 		use(cap);
+		gp_cap_free(cap);
+	} else if (cap != NULL)
+		abort();
+}
+
+static void
+open_lfdb(const uint8_t *p, size_t n)
+{
+	struct gp_cap *cap = NULL;
+
+	if (gp_cap_open_lfdb(p, n, &cap) == 0) {
+		use(cap);
+		/* The rebuilt block holds nothing that was not given. */
+		if (cap->lfdb_len > n)
+			abort();
 		gp_cap_free(cap);
 	} else if (cap != NULL)
 		abort();
@@ -85,7 +102,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if ((data[0] & 1) == 0)
 		open_zip(data + 1, size - 1);
-	else
+	else {
+		open_lfdb(data + 1, size - 1);
 		open_components(data + 1, size - 1);
+	}
 	return 0;
 }

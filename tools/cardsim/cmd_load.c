@@ -2,9 +2,10 @@
  * INSTALL [for load] and LOAD. The blocks are kept in RAM until the last
  * one: a power cut or an error between blocks leaves nothing behind (no
  * half-loaded file, no memory charged). The complete load file is
- * validated by libgp: its components are put back into a CAP archive
- * (capgen_zip) and opened with gp_cap_open_mem, the parser every other
- * part of the project trusts.
+ * validated by libgp's gp_cap_open_lfdb: the component checks every other
+ * part of the project trusts, on the Load File Data Block as received.
+ * (It used to be zipped back into a CAP file for gp_cap_open_mem; that
+ * ZIP was most of a simulated card's CPU under tsm-loadgen.)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,6 @@
 
 #include "gp/cap.h"
 #include "gp/tlv.h"
-#include "capgen.h"
 #include "sim_int.h"
 
 void
@@ -132,42 +132,6 @@ load_hash_ok(const struct sim_load *l, const uint8_t *p, size_t n)
 	return mdlen == l->hash_len && memcmp(md, l->hash, mdlen) == 0;
 }
 
-/* Components back into a CAP archive, then libgp's full validation. */
-static int
-load_validate(const uint8_t *p, size_t n, struct gp_cap **cap)
-{
-	struct capgen_ent ent[GP_CAP_NTAGS];
-	char names[GP_CAP_NTAGS][48];
-	const uint8_t *comp;
-	struct gp_rd rd;
-	uint8_t *zip = NULL;
-	size_t nent = 0, zn = 0, k;
-	uint16_t size;
-	uint8_t tag;
-	int r;
-
-	gp_rd_init(&rd, p, n);
-	while (gp_rd_left(&rd) > 0) {
-		comp = gp_rd_ptr(&rd);
-		if (gp_rd_u8(&rd, &tag) || gp_rd_u16(&rd, &size) ||
-		    gp_rd_skip(&rd, size) || gp_cap_comp_name(tag) == NULL)
-			return -1;
-		for (k = 0; k < nent; k++)
-			if (ent[k].p[0] == tag)
-				return -1;
-		snprintf(names[nent], sizeof(names[nent]),
-		    "sim/javacard/%s.cap", gp_cap_comp_name(tag));
-		ent[nent].name = names[nent];
-		ent[nent].p = comp;
-		ent[nent++].len = 3u + size;
-	}
-	if ((r = capgen_zip(ent, nent, &zip, &zn)) != 0)
-		return r;
-	r = gp_cap_open_mem(zip, zn, cap);
-	free(zip);
-	return r;
-}
-
 /* Platform packages (java*, javacard*, GP API) are in ROM. */
 static int
 import_ok(struct sim_state *st, const struct gp_cap_import *im)
@@ -223,7 +187,7 @@ load_finish(struct sim_card *c)
 
 	if (load_lfdb(&c->load.buf, &lfdb, &n) != 0 ||
 	    !load_hash_ok(&c->load, lfdb, n) ||
-	    load_validate(lfdb, n, &cap) != 0)
+	    gp_cap_open_lfdb(lfdb, n, &cap) != 0)
 		return SW_WRONG_DATA;
 	sw = load_register(c, cap, n > c->load.quota ? n : c->load.quota);
 	gp_cap_free(cap);

@@ -9,7 +9,7 @@
  *   tsm-loadgen run --port P --metrics-port M --pid PID --keyd SOCK
  *       --ca-dir DIR --agent DIR --cards N [--agents 16] [--idle 10000]
  *       [--seconds 3] [--keyd-clients 4] [--loops 2] [--idle-threads 8]
- *       [--keyd-pid PID]
+ *       [--keyd-pid PID] [--phases keyd,bare,idle,reconnect,keep,precomp]
  *
  * Phases of run, one after the other: keyd's secure-channel openings per
  * second; the bare TLS loop against the load generator's own echo server;
@@ -37,6 +37,7 @@ struct opts {
 	const char	*keyd, *csv, *product, *ca_dir, *agent;
 	int		 port, mport, agents, keyd_clients, loops, idle_threads;
 	long		 pid, keyd_pid;
+	const char	*phases;	/* NULL: all */
 	size_t		 cards, idle;
 	double		 secs;
 };
@@ -49,7 +50,7 @@ usage(void)
 	    "       tsm-loadgen run --port P --metrics-port M --pid PID "
 	    "--keyd SOCK --ca-dir DIR --agent DIR --cards N [--agents N] "
 	    "[--idle N] [--seconds S] [--keyd-clients N] [--loops N] "
-	    "[--idle-threads N] [--keyd-pid PID]\n");
+	    "[--idle-threads N] [--keyd-pid PID] [--phases LIST]\n");
 	exit(2);
 }
 
@@ -89,6 +90,7 @@ parse(int argc, char **argv, struct opts *o)
 		else if (strcmp(k, "--metrics-port") == 0)
 			o->mport = (int)num(v, 1, 65535);
 		else if (strcmp(k, "--pid") == 0) o->pid = num(v, 1, 1L << 30);
+		else if (strcmp(k, "--phases") == 0) o->phases = v;
 		else if (strcmp(k, "--keyd-pid") == 0)
 			o->keyd_pid = num(v, 1, 1L << 30);
 		else if (strcmp(k, "--cards") == 0)
@@ -123,6 +125,27 @@ prepare(const struct opts *o)
 		    lg_strerror(r));
 	if ((r = lg_cards_csv(o->csv, o->product, 1, (uint32_t)o->cards)) != 0)
 		errx(1, "%s: %s", o->csv, lg_strerror(r));
+	return 0;
+}
+
+/*
+ * Whether a phase runs: all of them unless --phases names some (for a
+ * profile of one phase; the bars of a partial run are not judged).
+ */
+static int
+phase_on(const struct opts *o, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = o->phases;
+
+	if (p == NULL)
+		return 1;
+	while ((p = strstr(p, name)) != NULL) {
+		if ((p == o->phases || p[-1] == ',') &&
+		    (p[n] == '\0' || p[n] == ','))
+			return 1;
+		p += n;
+	}
 	return 0;
 }
 
@@ -308,6 +331,8 @@ sessions(const struct opts *o, SSL_CTX *ctx, const char *id,
 	int m, r;
 
 	for (m = 0; m < 2; m++) {
+		if (!phase_on(o, m == 0 ? "reconnect" : "keep"))
+			continue;
 		memset(&sc, 0, sizeof(sc));
 		sc.ctx = ctx;
 		sc.agent_id = id;
@@ -378,6 +403,26 @@ precomputed(const struct opts *o, SSL_CTX *ctx, const char *id,
 	cpu_since(o, &f->cpu[2]);
 }
 
+/* The bare TLS loop against the echo server, with its CPU per loop. */
+static void
+bare(const struct opts *o, SSL_CTX *ctx, const struct lg_echo *echo,
+    struct figures *f)
+{
+	struct cpu c;
+	double e0, e1;
+	int r;
+
+	cpu_now(o, &c);
+	e0 = lg_cpu_secs(echo->pid);
+	if ((r = lg_bare_run(ctx, echo->port, o->agents, o->secs,
+	    &f->bare)) != 0)
+		errx(1, "bare TLS loop: %s", lg_strerror(r));
+	cpu_since(o, &c);
+	e1 = lg_cpu_secs(echo->pid);
+	f->bare_cpu_server = e0 < 0 || e1 < 0 ? -1 : e1 - e0;
+	f->bare_cpu_clients = c.self;
+}
+
 static int
 run(const struct opts *o)
 {
@@ -385,8 +430,6 @@ run(const struct opts *o)
 	char cert[512], key[512], ca[512], scert[512], skey[512], id[65];
 	struct lg_card *cards;
 	struct lg_echo echo;
-	struct cpu bc;
-	double echo_cpu;
 	SSL_CTX *ctx;
 	size_t i;
 	int r, ok;
@@ -413,25 +456,19 @@ run(const struct opts *o)
 	    sysconf(_SC_NPROCESSORS_ONLN));
 	make_cards(o, cards);
 	fflush(stdout);
-	if ((r = lg_keyd_run(o->keyd, o->keyd_clients, o->secs, &f.keyd_rate,
-	    &f.keyd_lat)) != 0)
+	if (phase_on(o, "keyd") && (r = lg_keyd_run(o->keyd, o->keyd_clients,
+	    o->secs, &f.keyd_rate, &f.keyd_lat)) != 0)
 		errx(1, "keyd baseline: %s", lg_strerror(r));
-	cpu_now(o, &bc);
-	echo_cpu = lg_cpu_secs(echo.pid);
-	if ((r = lg_bare_run(ctx, echo.port, o->agents, o->secs,
-	    &f.bare)) != 0)
-		errx(1, "bare TLS loop: %s", lg_strerror(r));
-	cpu_since(o, &bc);
-	f.bare_cpu_server = echo_cpu < 0 || lg_cpu_secs(echo.pid) < 0 ? -1 :
-	    lg_cpu_secs(echo.pid) - echo_cpu;
-	f.bare_cpu_clients = bc.self;
+	if (phase_on(o, "bare"))
+		bare(o, ctx, &echo, &f);
 	lg_echo_stop(&echo);
 	/* Idle agents on a server that holds no finished session yet. */
-	if ((r = lg_idle_run(ctx, o->port, o->mport, (pid_t)o->pid, o->idle,
-	    o->idle_threads, &f.idle)) != 0)
+	if (phase_on(o, "idle") && (r = lg_idle_run(ctx, o->port, o->mport,
+	    (pid_t)o->pid, o->idle, o->idle_threads, &f.idle)) != 0)
 		errx(1, "idle connections: %s", lg_strerror(r));
 	sessions(o, ctx, id, cards, &f);
-	precomputed(o, ctx, id, cards, &f);
+	if (phase_on(o, "precomp"))
+		precomputed(o, ctx, id, cards, &f);
 	f.rss_end_kb = lg_rss_kb((pid_t)o->pid);
 	print_figures(o, &f);
 	ok = f.sess[0].failed == 0 && f.sess[1].failed == 0 &&

@@ -8,7 +8,7 @@
 #
 #   tools/tsm-loadgen/run.sh [--bin-dir BUILD] [--cards N] [--idle N]
 #       [--agents N] [--seconds S] [--loops N] [--workers N]
-#       [--keyd-workers N] [--keep] [--smoke]
+#       [--keyd-workers N] [--keep] [--smoke] [--phases LIST]
 #
 # --smoke checks the output (figures present, at most 3 exchanges per
 # session) and fails otherwise; it never judges a timing. --keep leaves the
@@ -18,7 +18,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin="$here/../../build"
 cards=2000 idle=10000 agents=16 secs=3 loops=2 workers=4 keyd_workers=2
-smoke=0 keep=0
+smoke=0 keep=0 phases=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--bin-dir) bin=$2; shift 2 ;;
@@ -29,6 +29,7 @@ while [ $# -gt 0 ]; do
 	--loops) loops=$2; shift 2 ;;
 	--workers) workers=$2; shift 2 ;;
 	--keyd-workers) keyd_workers=$2; shift 2 ;;
+	--phases) phases=$2; shift 2 ;;
 	--smoke) smoke=1; shift ;;
 	--keep) keep=1; shift ;;
 	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
@@ -128,8 +129,8 @@ echo "setup     tsmd pid $tsmd_pid ($loops loops, $workers workers), tsm-keyd $k
 
 # ---- the run ----
 rc=0
-"$loadgen" run --port "$port" --metrics-port "$mport" --pid "$tsmd_pid" \
-	--keyd-pid "$keyd_pid" \
+${LOADGEN_WRAP:-} "$loadgen" run --port "$port" --metrics-port "$mport" --pid "$tsmd_pid" \
+	--keyd-pid "$keyd_pid" ${phases:+--phases "$phases"} \
 	--keyd "$dir/keyd.sock" --ca-dir "$dir/ca" --agent "$dir/agent" \
 	--cards "$cards" --agents "$agents" --idle "$idle" --seconds "$secs" \
 	--keyd-clients "$workers" --loops "$loops" | tee "$dir/out.txt" || rc=$?

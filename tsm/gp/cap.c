@@ -568,7 +568,58 @@ cap_find_jc(const struct gp_cap *cap)
 	return NULL;
 }
 
+/*
+ * The components of a Load File Data Block, as a card receives them: one
+ * after the other, each its tag, u2 size and body. Same rules as the ZIP
+ * walk: known tags only, each at most once, the mandatory ones present.
+ */
+static int
+cap_split_lfdb(const uint8_t *p, size_t n, struct gp_cap *cap)
+{
+	struct gp_rd rd;
+	const uint8_t *comp;
+	uint16_t size;
+	uint8_t tag;
+	size_t i;
+
+	if (n > GP_CAP_TOTAL_MAX)
+		return GP_ERR_TOOLARGE;
+	gp_rd_init(&rd, p, n);
+	while (gp_rd_left(&rd) > 0) {
+		comp = gp_rd_ptr(&rd);
+		if (gp_rd_u8(&rd, &tag) != 0 || gp_rd_u16(&rd, &size) != 0 ||
+		    gp_rd_skip(&rd, size) != 0)
+			return GP_ERR_TRUNC;
+		if (gp_cap_comp_name(tag) == NULL || cap->comp[tag].p != NULL)
+			return GP_ERR_FORMAT;
+		if ((cap->comp[tag].p = malloc(3u + size)) == NULL)
+			return GP_ERR_NOMEM;
+		memcpy(cap->comp[tag].p, comp, 3u + size);
+		cap->comp[tag].len = 3u + size;
+	}
+	for (i = 0; i < nitems(mandatory); i++)
+		if (cap->comp[mandatory[i]].p == NULL)
+			return GP_ERR_NOTFOUND;
+	return 0;
+}
+
 /* Header first: the CAP format decides the Directory's layout. */
+static int
+cap_parse_all(struct gp_cap *cap)
+{
+	int r;
+
+	if ((r = cap_check_comps(cap)) != 0 ||
+	    (r = cap_parse_header(cap)) != 0 ||
+	    (r = cap_parse_import(cap)) != 0 ||
+	    (r = cap_parse_applet(cap)) != 0 ||
+	    (r = cap_parse_directory(cap)) != 0 ||
+	    (r = cap_build_lfdb(cap)) != 0)
+		return r;
+	cap->jc_version = cap_find_jc(cap);
+	return 0;
+}
+
 static int
 cap_from_zip(zip_t *za, struct gp_cap **out)
 {
@@ -577,18 +628,32 @@ cap_from_zip(zip_t *za, struct gp_cap **out)
 
 	if ((cap = calloc(1, sizeof(*cap))) == NULL)
 		return GP_ERR_NOMEM;
-	if ((r = cap_collect(za, cap)) != 0 ||
-	    (r = cap_check_comps(cap)) != 0 ||
-	    (r = cap_parse_header(cap)) != 0 ||
-	    (r = cap_parse_import(cap)) != 0 ||
-	    (r = cap_parse_applet(cap)) != 0 ||
-	    (r = cap_parse_directory(cap)) != 0 ||
-	    (r = cap_build_lfdb(cap)) != 0)
-		goto out;
-	cap->jc_version = cap_find_jc(cap);
-	*out = cap;
-	cap = NULL;
- out:
+	if ((r = cap_collect(za, cap)) == 0 && (r = cap_parse_all(cap)) == 0) {
+		*out = cap;
+		cap = NULL;
+	}
+	gp_cap_free(cap);
+	return r;
+}
+
+int
+gp_cap_open_lfdb(const uint8_t *lfdb, size_t len, struct gp_cap **out)
+{
+	struct gp_cap *cap;
+	int r;
+
+	if (out == NULL)
+		return GP_ERR_INVAL;
+	*out = NULL;
+	if (lfdb == NULL && len != 0)
+		return GP_ERR_INVAL;
+	if ((cap = calloc(1, sizeof(*cap))) == NULL)
+		return GP_ERR_NOMEM;
+	if ((r = cap_split_lfdb(lfdb, len, cap)) == 0 &&
+	    (r = cap_parse_all(cap)) == 0) {
+		*out = cap;
+		cap = NULL;
+	}
 	gp_cap_free(cap);
 	return r;
 }

@@ -107,6 +107,13 @@ struct gp_cap {
  */
 int	gp_cap_open_mem(const uint8_t *, size_t, struct gp_cap **out);
 int	gp_cap_open_file(const char *path, struct gp_cap **out);
+/*
+ * The same checks on a Load File Data Block (its components one after
+ * the other, as LOAD carries them after the C4 header): what a card has
+ * after the last LOAD. No ZIP, so no path (NULL) and no custom components;
+ * the errors are gp_cap_open_mem's.
+ */
+int	gp_cap_open_lfdb(const uint8_t *, size_t, struct gp_cap **out);
 void	gp_cap_free(struct gp_cap *);
 
 /* "Header", "Directory", ... for tags 1..12, NULL otherwise. */

@@ -270,6 +270,120 @@ test_vectors(void **state)
 	}
 }
 
+/*
+ * gp_cap_open_lfdb on the Load File Data Block of every vector: the same
+ * package as the archive gives, down to the rebuilt block's bytes.
+ */
+static void
+test_lfdb_vectors(void **state)
+{
+	struct gp_cap *cap, *c2;
+	char path[4096];
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(vcaps) / sizeof(vcaps[0]); i++) {
+		vec_path(vcaps[i].file, path, sizeof(path));
+		if (gp_cap_open_file(path, &cap) != 0)
+			fail_msg("%s does not open", path);
+		assert_int_equal(gp_cap_open_lfdb(cap->lfdb, cap->lfdb_len,
+		    &c2), 0);
+		check_vcap(&vcaps[i], c2);
+		assert_null(c2->path);
+		assert_int_equal(c2->napplets, cap->napplets);
+		for (k = 0; k < cap->napplets; k++) {
+			assert_int_equal(c2->applets[k].aid.len,
+			    cap->applets[k].aid.len);
+			assert_memory_equal(c2->applets[k].aid.b,
+			    cap->applets[k].aid.b, cap->applets[k].aid.len);
+			assert_int_equal(c2->applets[k].install,
+			    cap->applets[k].install);
+		}
+		assert_int_equal(c2->c4_len, cap->c4_len);
+		assert_memory_equal(c2->c4, cap->c4, cap->c4_len);
+		gp_cap_free(c2);
+		gp_cap_free(cap);
+	}
+}
+
+/* The demo's block with one defect; want: the error. */
+static void
+lfdb_expect(const uint8_t *p, size_t n, int want)
+{
+	struct gp_cap *cap = (struct gp_cap *)&cap;	/* must become NULL */
+
+	assert_int_equal(gp_cap_open_lfdb(p, n, &cap), want);
+	assert_null(cap);
+}
+
+static void
+test_lfdb_hostile(void **state)
+{
+	struct gp_cap *demo;
+	struct gp_rd rd;
+	uint8_t *zip, *b, tag;
+	uint16_t size;
+	size_t zlen, n, i, imp = 0, implen = 0;
+	int r;
+
+	(void)state;
+	assert_int_equal(capgen_demo(NULL, 0, NULL, 0, &zip, &zlen), 0);
+	assert_int_equal(gp_cap_open_mem(zip, zlen, &demo), 0);
+	free(zip);
+	n = demo->lfdb_len;
+	assert_non_null(b = malloc(n + 8));
+	memcpy(b, demo->lfdb, n);
+	/* Every proper prefix fails: cut inside a component, or short of one. */
+	for (i = 0; i < n; i++) {
+		struct gp_cap *c = NULL;
+
+		r = gp_cap_open_lfdb(b, i, &c);
+		assert_true(r == GP_ERR_TRUNC || r == GP_ERR_NOTFOUND ||
+		    r == GP_ERR_FORMAT);
+		assert_null(c);
+	}
+	lfdb_expect(NULL, 3, GP_ERR_INVAL);
+	/* A component again (the Header, 3 bytes + its size, at the end). */
+	gp_rd_init(&rd, b, n);
+	assert_int_equal(gp_rd_u8(&rd, &tag), 0);
+	assert_int_equal(gp_rd_u16(&rd, &size), 0);
+	{
+		uint8_t *d;
+
+		assert_non_null(d = malloc(n + 3u + size));
+		memcpy(d, b, n);
+		memcpy(d + n, b, 3u + size);
+		lfdb_expect(d, n + 3u + size, GP_ERR_FORMAT);
+		free(d);
+	}
+	/* Unknown tags: 0, 13 (past Debug). */
+	b[n] = 0x00; b[n + 1] = 0x00; b[n + 2] = 0x00;
+	lfdb_expect(b, n + 3, GP_ERR_FORMAT);
+	b[n] = 0x0D;
+	lfdb_expect(b, n + 3, GP_ERR_FORMAT);
+	/* A size past the end. */
+	b[n] = GP_CAP_DEBUG; b[n + 1] = 0x00; b[n + 2] = 0x09;
+	lfdb_expect(b, n + 3, GP_ERR_TRUNC);
+	/* The Import component left out: a mandatory one is missing. */
+	gp_rd_init(&rd, b, n);
+	while (gp_rd_left(&rd) > 0) {
+		size_t at = rd.off;
+
+		assert_int_equal(gp_rd_u8(&rd, &tag), 0);
+		assert_int_equal(gp_rd_u16(&rd, &size), 0);
+		assert_int_equal(gp_rd_skip(&rd, size), 0);
+		if (tag == GP_CAP_IMPORT) {
+			imp = at;
+			implen = 3u + size;
+		}
+	}
+	assert_true(implen > 0);
+	memmove(b + imp, b + imp + implen, n - imp - implen);
+	lfdb_expect(b, n - implen, GP_ERR_NOTFOUND);
+	free(b);
+	gp_cap_free(demo);
+}
+
 /* kaoh: the C4 header recorded in the LOAD commands, and both hashes. */
 static void
 test_kaoh_hashes(void **state)
@@ -656,6 +770,8 @@ main(void)
 		cmocka_unit_test(test_too_many_entries),
 		cmocka_unit_test(test_two_packages),
 		cmocka_unit_test(test_not_zip),
+		cmocka_unit_test(test_lfdb_vectors),
+		cmocka_unit_test(test_lfdb_hostile),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
