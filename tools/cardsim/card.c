@@ -3,6 +3,7 @@
  * every APDU that changed the persistent state, reset and power cuts
  * (tearing), and the transmit entry point.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,29 +38,94 @@ static void
 image_free(struct sim_card *c)
 {
 	if (c->image != NULL) {
-		gp_wipe(c->image, strlen(c->image));
+		gp_wipe(c->image, c->image_len);
 		free(c->image);
 		c->image = NULL;
+		c->image_len = 0;
 	}
+}
+
+/*
+ * The committed image is the state's bytes, the arrays cut to the entries
+ * in use: a power cut restores exactly what was committed, and taking it
+ * is a few KB of copying. (It used to be the JSON of the state file,
+ * serialised at every commit and parsed at every reset: most of a
+ * simulated card's CPU under tsm-loadgen.) The JSON is written only for a
+ * card with a state file.
+ */
+#define IMG_HEAD	offsetof(struct sim_state, elf)
+
+static int
+image_take(const struct sim_state *st, uint8_t **out, size_t *len)
+{
+	size_t ne = st->nelf * sizeof(st->elf[0]);
+	size_t na = st->napp * sizeof(st->app[0]);
+	uint8_t *p;
+
+	if (st->nelf > SIM_ELF_MAX || st->napp > SIM_APP_MAX)
+		return SIM_ERR_INCONSISTENT;
+	if ((p = malloc(IMG_HEAD + ne + na)) == NULL)
+		return SIM_ERR_NOMEM;
+	memcpy(p, st, IMG_HEAD);
+	memcpy(p + IMG_HEAD, st->elf, ne);
+	memcpy(p + IMG_HEAD + ne, st->app, na);
+	*out = p;
+	*len = IMG_HEAD + ne + na;
+	return 0;
+}
+
+/* The head, then the entries in use; the counts are kept beside. */
+static int
+image_restore(const struct sim_card *c, struct sim_state *st)
+{
+	size_t ne, na;
+
+	if (c->image == NULL || c->image_len < IMG_HEAD)
+		return SIM_ERR_INVAL;
+	ne = c->image_len - IMG_HEAD;
+	memset(st, 0, sizeof(*st));
+	memcpy(st, c->image, IMG_HEAD);
+	st->nelf = c->nelf_img;
+	st->napp = c->napp_img;
+	if (st->nelf > SIM_ELF_MAX || st->napp > SIM_APP_MAX ||
+	    ne != st->nelf * sizeof(st->elf[0]) + st->napp *
+	    sizeof(st->app[0]))
+		return SIM_ERR_INCONSISTENT;
+	na = st->napp * sizeof(st->app[0]);
+	ne -= na;
+	memcpy(st->elf, c->image + IMG_HEAD, ne);
+	memcpy(st->app, c->image + IMG_HEAD + ne, na);
+	return 0;
 }
 
 /* Writes the state as the new image (and file): all or nothing. */
 static int
 commit(struct sim_card *c)
 {
+	uint8_t *img;
+	size_t n;
 	char *json;
 	int r;
 
-	if ((r = sim_state_to_json(&c->st, &json)) != 0)
+	if ((r = image_take(&c->st, &img, &n)) != 0)
 		return r;
-	if (c->path != NULL && (r = sim_state_write_file(c->path,
-	    json)) != 0) {
-		gp_wipe(json, strlen(json));
-		free(json);
-		return r;
+	if (c->path != NULL) {
+		if ((r = sim_state_to_json(&c->st, &json)) == 0) {
+			r = sim_state_write_file(c->path, json);
+			gp_wipe(json, strlen(json));
+			free(json);
+		}
+		if (r != 0) {
+			gp_wipe(img, n);
+			free(img);
+			return r;
+		}
 	}
 	image_free(c);
-	c->image = json;
+	c->image = img;
+	c->image_len = n;
+	c->nelf_img = c->st.nelf;
+	c->napp_img = c->st.napp;
 	c->dirty = 0;
 	return 0;
 }
@@ -67,8 +133,6 @@ commit(struct sim_card *c)
 int
 sim_card_reset(struct sim_card *c)
 {
-	int r;
-
 	if (c == NULL || c->image == NULL)
 		return SIM_ERR_INVAL;
 	sim_session_close(c);
@@ -77,10 +141,7 @@ sim_card_reset(struct sim_card *c)
 	c->torn = 0;
 	c->tear_in = 0;
 	c->dirty = 0;
-	if ((r = sim_state_from_json(c->image, strlen(c->image),
-	    &c->st)) != 0)
-		return r;
-	return 0;
+	return image_restore(c, &c->st);
 }
 
 static int

@@ -4,9 +4,10 @@
  * One struct sim_card is one card: an Issuer Security Domain with SCP02 or
  * SCP03 key sets (per profile), the card life cycle, a registry of load
  * files, applications and security domains, memory accounting, and a
- * persistent image (JSON, optionally a file) committed after every APDU
- * that changed it. Power can be cut after any APDU (sim_card_tear), and
- * the card comes back from its last committed image, as GP requires.
+ * persistent image (in memory, and as JSON in a state file when given)
+ * committed after every APDU that changed it. Power can be cut after any
+ * APDU (sim_card_tear), and the card comes back from its last committed
+ * image, as GP requires.
  *
  * sim_card_transmit takes one command APDU and returns the response APDU
  * (data and SW); the card never crashes or hangs on any input.

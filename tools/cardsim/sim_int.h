@@ -1,7 +1,7 @@
 /*
- * libcardsim internals: the persistent state (what the JSON image holds)
- * and the volatile state of a powered card. Handlers return a status word
- * and write response data into a gp_wr.
+ * libcardsim internals: the persistent state (what the image and the JSON
+ * state file hold) and the volatile state of a powered card. Handlers
+ * return a status word and write response data into a gp_wr.
  */
 #ifndef SIM_INT_H
 #define SIM_INT_H
@@ -130,7 +130,9 @@ struct sim_load {
 
 struct sim_card {
 	struct sim_state st;
-	char		*image;		/* last committed JSON */
+	uint8_t		*image;		/* last committed state: card.c */
+	size_t		 image_len;
+	size_t		 nelf_img, napp_img;	/* its counts */
 	char		*path;
 	int		 dirty;
 	/* volatile */

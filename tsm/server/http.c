@@ -91,6 +91,24 @@ new_bev(struct event_base *base, void *arg)
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 }
 
+/*
+ * evhttp_send_reply, then the whole answer (status line, headers, body)
+ * made one piece in the connection's output: OpenSSL's bufferevent
+ * writes each piece as its own TLS record and write(2), and an answer was
+ * two or three of each. The copy is a few hundred bytes of headers in
+ * front of the body.
+ */
+static void
+send_now(struct evhttp_request *req, int code, const char *reason)
+{
+	struct evhttp_connection *c = evhttp_request_get_connection(req);
+	struct bufferevent *bev;
+
+	evhttp_send_reply(req, code, reason, NULL);
+	if (c != NULL && (bev = evhttp_connection_get_bufferevent(c)) != NULL)
+		(void)evbuffer_pullup(bufferevent_get_output(bev), -1);
+}
+
 static void
 send_text(struct tsm_server *srv, struct evhttp_request *req, int code,
     const char *reason, const char *text)
@@ -102,7 +120,7 @@ send_text(struct tsm_server *srv, struct evhttp_request *req, int code,
 	evbuffer_add_printf(b, "%s\n", text);
 	if (code >= 400)
 		tsm_metrics_http_error(&srv->metrics, code);
-	evhttp_send_reply(req, code, reason, NULL);
+	send_now(req, code, reason);
 }
 
 static const char *
@@ -156,12 +174,12 @@ send_reply(struct tsm_server *srv, struct evhttp_request *req,
 		/* The agent names the card next time (precompute.c). */
 		if (s->have_card && card_hint_ok(s->csn))
 			evhttp_add_header(h, "X-Admin-Card", s->csn);
-		evhttp_send_reply(req, 204, "No Content", NULL);
+		send_now(req, 204, "No Content");
 		return;
 	}
 	evhttp_add_header(h, "Content-Type", CT_CMD);
 	evbuffer_add(b, r->body, r->len);
-	evhttp_send_reply(req, 200, "OK", NULL);
+	send_now(req, 200, "OK");
 }
 
 static void
