@@ -49,6 +49,8 @@ struct agent_tls {
 struct agent_tls_conn {
 	WOLFSSL		*ssl;
 	int		 fd;
+	unsigned char	 ip[16];	/* the URL's address, if it is one */
+	size_t		 iplen;		/* 4, 16, or 0: a host name */
 };
 
 static int
@@ -167,19 +169,61 @@ agent_tls_library(void)
 	return "wolfSSL " LIBWOLFSSL_VERSION_STRING;
 }
 
-/* IP address check, or host name check and SNI. */
+/*
+ * For a URL with an IP address: one of the server certificate's IP
+ * address SANs must be that address, byte for byte, as OpenSSL checks.
+ * wolfSSL 5.5's own check compares text against every kind of SAN, and
+ * writes IPv6 SANs in a long form a literal such as ::1 never matches.
+ * Checked in the verify callback, on the leaf's DER, so a mismatch ends
+ * the handshake with an alert like any other certificate failure.
+ */
 static int
-set_peer(WOLFSSL *ssl, const char *host)
+ip_san(const unsigned char *der, size_t n, const unsigned char *ip,
+    size_t iplen)
 {
-	unsigned char a[16];
+	DecodedCert dc;
+	DNS_entry *e;
+	int ok = 0;
 
-	if (inet_pton(AF_INET, host, a) == 1 ||
-	    inet_pton(AF_INET6, host, a) == 1)
-		return wolfSSL_X509_VERIFY_PARAM_set1_ip_asc(
-		    wolfSSL_get0_param(ssl), host) == WOLFSSL_SUCCESS ?
-		    0 : AGENT_ERR_CONFIG;
-	if (wolfSSL_check_domain_name(ssl, host) != WOLFSSL_SUCCESS ||
-	    wolfSSL_UseSNI(ssl, WOLFSSL_SNI_HOST_NAME, host,
+	wc_InitDecodedCert(&dc, der, (word32)n, NULL);
+	if (wc_ParseCert(&dc, CERT_TYPE, NO_VERIFY, NULL) == 0)
+		for (e = dc.altNames; e != NULL && !ok; e = e->next)
+			ok = e->type == ASN_IP_TYPE && e->len >= 0 &&
+			    (size_t)e->len == iplen &&
+			    memcmp(e->name, ip, iplen) == 0;
+	wc_FreeDecodedCert(&dc);
+	return ok;
+}
+
+static int
+verify_ip(int ok, WOLFSSL_X509_STORE_CTX *st)
+{
+	const struct agent_tls_conn *c = st->userCtx;
+
+	if (!ok || st->error_depth != 0)
+		return ok;
+	if (c == NULL || st->certs == NULL || st->totalCerts < 1 ||
+	    !ip_san(st->certs[0].buffer, st->certs[0].length, c->ip,
+	    c->iplen))
+		return 0;
+	return 1;
+}
+
+/* IP address (checked by verify_ip), or host name check and SNI. */
+static int
+set_peer(struct agent_tls_conn *c, const char *host)
+{
+	if (inet_pton(AF_INET, host, c->ip) == 1)
+		c->iplen = 4;
+	else if (inet_pton(AF_INET6, host, c->ip) == 1)
+		c->iplen = 16;
+	if (c->iplen != 0) {
+		wolfSSL_SetCertCbCtx(c->ssl, c);
+		wolfSSL_set_verify(c->ssl, WOLFSSL_VERIFY_PEER, verify_ip);
+		return 0;
+	}
+	if (wolfSSL_check_domain_name(c->ssl, host) != WOLFSSL_SUCCESS ||
+	    wolfSSL_UseSNI(c->ssl, WOLFSSL_SNI_HOST_NAME, host,
 	    (unsigned short)strlen(host)) != WOLFSSL_SUCCESS)
 		return AGENT_ERR_CONFIG;
 	return 0;
@@ -202,7 +246,7 @@ agent_tls_connect(struct agent_tls *t, int fd, const char *host,
 	}
 	wolfSSL_SetIOReadCtx(c->ssl, &c->fd);
 	wolfSSL_SetIOWriteCtx(c->ssl, &c->fd);
-	if ((r = set_peer(c->ssl, host)) != 0)
+	if ((r = set_peer(c, host)) != 0)
 		goto out;
 	r = AGENT_ERR_TLS;
 	if (wolfSSL_UseKeyShare(c->ssl, WOLFSSL_ECC_X25519) !=

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Test PKI for the agent tests, in DIR: the agent CA (ca.crt) with the
-# server's certificate (server.*, for localhost and 127.0.0.1) and an
+# server's certificate (server.*, for localhost, 127.0.0.1 and ::1) and an
 # agent's (agent.*, CN agent-0001, the layout `tsmctl agent enrol`
 # writes), and a second, unrelated CA with a server certificate of its own
 # (other-server.*) for the wrong-CA test, and a certificate from the right
@@ -25,7 +25,7 @@ leaf() {	# name CN ca ext
 }
 ca ca "Test Agent CA"
 ca other-ca "Some Other CA"
-srv='subjectAltName=DNS:localhost,IP:127.0.0.1
+srv='subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1
 extendedKeyUsage=serverAuth'
 leaf server localhost ca "$srv"
 leaf other-server localhost other-ca "$srv"

@@ -215,6 +215,8 @@ mock_start(const struct mock_opts *o, mock_handler fn, void *arg,
     struct mocksrv **out, int *port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6 };
+	struct sockaddr *addr = (struct sockaddr *)&sa;
 	socklen_t sl = sizeof(sa);
 	struct mocksrv *m;
 
@@ -224,18 +226,23 @@ mock_start(const struct mock_opts *o, mock_handler fn, void *arg,
 	m->fn = fn;
 	m->arg = arg;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa6.sin6_addr = in6addr_loopback;
+	if (o->ipv6) {
+		addr = (struct sockaddr *)&sa6;
+		sl = sizeof(sa6);
+	}
 	if ((m->ctx = server_ctx(o)) == NULL ||
-	    (m->lfd = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
-	    bind(m->lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    (m->lfd = socket(addr->sa_family, SOCK_STREAM, 0)) < 0 ||
+	    bind(m->lfd, addr, sl) != 0 ||
 	    listen(m->lfd, 16) != 0 ||
-	    getsockname(m->lfd, (struct sockaddr *)&sa, &sl) != 0 ||
+	    getsockname(m->lfd, addr, &sl) != 0 ||
 	    pthread_create(&m->th, NULL, loop, m) != 0) {
 		SSL_CTX_free(m->ctx);
 		free(m);
 		return -1;
 	}
 	m->running = 1;
-	*port = ntohs(sa.sin_port);
+	*port = ntohs(o->ipv6 ? sa6.sin6_port : sa.sin_port);
 	*out = m;
 	return 0;
 }

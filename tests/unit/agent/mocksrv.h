@@ -45,6 +45,7 @@ struct mock_opts {
 	const char	*dir;		/* from mkcerts.sh */
 	const char	*cert;		/* "server" (default) or "other-server" */
 	int		 max_version;	/* 0 or e.g. TLS1_1_VERSION */
+	int		 ipv6;		/* listen on [::1], not 127.0.0.1 */
 };
 
 struct mocksrv;

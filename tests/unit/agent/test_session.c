@@ -128,6 +128,7 @@ struct fx {
 	struct agent_outcome o;
 	int		 port;
 	const char	*host;		/* the URL's host, 127.0.0.1 if NULL */
+	int		 ipv6;		/* the mock listens on [::1] */
 	const char	*hint;		/* agent_config.card_hint */
 	int		 no_hint;	/* agent_config.no_card_hint */
 };
@@ -136,14 +137,18 @@ static int
 fx_start(struct fx *f, const char *cert, int maxver)
 {
 	struct mock_opts mo = { .dir = pki, .cert = cert,
-	    .max_version = maxver };
+	    .max_version = maxver, .ipv6 = f->ipv6 };
 	char url[64], crt[128], key[128], ca[128];
 	struct agent_config c = { 0 };
 
 	assert_int_equal(mock_start(&mo, tsmd_handler, &f->t, &f->m,
 	    &f->port), 0);
-	snprintf(url, sizeof(url), "https://%s:%d",
-	    f->host != NULL ? f->host : "127.0.0.1", f->port);
+	if (f->ipv6)
+		snprintf(url, sizeof(url), "https://[%s]:%d", f->host,
+		    f->port);
+	else
+		snprintf(url, sizeof(url), "https://%s:%d",
+		    f->host != NULL ? f->host : "127.0.0.1", f->port);
 	snprintf(crt, sizeof(crt), "%s/agent.crt", pki);
 	snprintf(key, sizeof(key), "%s/agent.key", pki);
 	snprintf(ca, sizeof(ca), "%s/ca.crt", pki);
@@ -399,12 +404,13 @@ test_wrong_ca(void **st)
 
 /* A certificate from the right CA, for another host: refused. */
 static void
-wrong_host(const char *host)
+wrong_host(const char *host, int ipv6)
 {
 	struct fx f;
 
 	memset(&f, 0, sizeof(f));
 	f.host = host;
+	f.ipv6 = ipv6;
 	fx_start(&f, "wrong-host", 0);
 	assert_int_equal(agent_session(f.a, &f.card, &f.o), AGENT_ERR_TLS);
 	fx_stop(&f);
@@ -416,24 +422,34 @@ wrong_host(const char *host)
 static void
 test_wrong_host(void **st)
 {
-	wrong_host("127.0.0.1");
-	wrong_host("localhost");
+	wrong_host("127.0.0.1", 0);
+	wrong_host("localhost", 0);
+	wrong_host("::1", 1);
 }
 
-/* By name: the name check (and SNI) pass for the right certificate. */
+/* By name (the name check and SNI) and by IPv6 address ([::1]): the
+ * right certificate passes. */
 static void
-test_host_name(void **st)
+right_host(const char *host, int ipv6)
 {
 	struct fx f;
 
 	memset(&f, 0, sizeof(f));
-	f.host = "localhost";
+	f.host = host;
+	f.ipv6 = ipv6;
 	fx_start(&f, NULL, 0);
 	assert_int_equal(agent_session(f.a, &f.card, &f.o), 0);
 	assert_string_equal(f.o.message, RESULT);
 	fx_stop(&f);
 	assert_int_equal(mock_handshake_failures(f.m), 0);
 	mock_free(f.m);
+}
+
+static void
+test_host_name(void **st)
+{
+	right_host("localhost", 0);
+	right_host("::1", 1);
 }
 
 static void
