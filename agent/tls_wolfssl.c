@@ -124,6 +124,12 @@ make_ctx(const struct agent_config *cfg, WOLFSSL_CTX **out)
 	wolfSSL_CTX_set_verify(ctx, WOLFSSL_VERIFY_PEER, NULL);
 	wolfSSL_CTX_set_session_cache_mode(ctx,
 	    WOLFSSL_SESS_CACHE_NO_INTERNAL);
+	/* TLS 1.2 resumes by ticket, as with OpenSSL: without the internal
+	 * cache wolfSSL does not resume a TLS 1.2 session by its id. */
+	if (wolfSSL_CTX_UseSessionTicket(ctx) != WOLFSSL_SUCCESS) {
+		wolfSSL_CTX_free(ctx);
+		return AGENT_ERR_CONFIG;
+	}
 	wolfSSL_CTX_SetIOSend(ctx, io_send);
 	wolfSSL_CTX_SetIORecv(ctx, io_recv);
 	*out = ctx;

@@ -386,6 +386,24 @@ test_stale_keepalive(void **st)
 	mock_free(f.m);
 }
 
+/* The same over TLS 1.2: the session resumes there too. */
+static void
+test_resume_tls12(void **st)
+{
+	struct fx f;
+
+	memset(&f, 0, sizeof(f));
+	fx_start(&f, NULL, TLS1_2_VERSION);
+	f.t.close_after_204 = 1;
+	assert_int_equal(agent_session(f.a, &f.card, &f.o), 0);
+	assert_int_equal(agent_session(f.a, &f.card, &f.o), 0);
+	fx_stop(&f);
+	assert_int_equal(mock_nconn(f.m), 2);
+	assert_int_equal(mock_nreused(f.m), 1);
+	assert_int_equal(mock_handshake_failures(f.m), 0);
+	mock_free(f.m);
+}
+
 static void
 test_wrong_ca(void **st)
 {
@@ -607,6 +625,7 @@ main(void)
 		cmocka_unit_test(test_resume),
 		cmocka_unit_test(test_backoff_give_up),
 		cmocka_unit_test(test_stale_keepalive),
+		cmocka_unit_test(test_resume_tls12),
 		cmocka_unit_test(test_wrong_ca),
 		cmocka_unit_test(test_wrong_host),
 		cmocka_unit_test(test_host_name),
