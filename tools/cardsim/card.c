@@ -144,6 +144,34 @@ sim_card_reset(struct sim_card *c)
 	return image_restore(c, &c->st);
 }
 
+/*
+ * A state made from a profile and options passes the state file's checks
+ * (sim_state_from_json: memory, authentication limit, ...) as one read
+ * from a file does: once, when the card is made. Resets no longer parse
+ * JSON, so nothing else would.
+ */
+static int
+state_valid(const struct sim_state *st)
+{
+	struct sim_state *chk;
+	char *json;
+	int r;
+
+	if ((r = sim_state_to_json(st, &json)) != 0)
+		return r;
+	if ((chk = malloc(sizeof(*chk))) == NULL)
+		r = SIM_ERR_NOMEM;
+	else
+		r = sim_state_from_json(json, strlen(json), chk);
+	if (chk != NULL) {
+		gp_wipe(chk, sizeof(*chk));
+		free(chk);
+	}
+	gp_wipe(json, strlen(json));
+	free(json);
+	return r;
+}
+
 static int
 open_state(struct sim_card *c, const struct sim_opts *o,
     const struct sim_keys *k)
@@ -173,7 +201,9 @@ open_state(struct sim_card *c, const struct sim_opts *o,
 		    o->status_page > 4096 ? 4096 : o->status_page;
 	if (o->auth_limit != 0)
 		c->st.auth_limit = o->auth_limit;
-	return k != NULL ? sim_profile_keys(&c->st, k) : 0;
+	if (k != NULL && (r = sim_profile_keys(&c->st, k)) != 0)
+		return r;
+	return state_valid(&c->st);
 }
 
 static int

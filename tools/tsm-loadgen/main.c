@@ -65,6 +65,28 @@ num(const char *s, long lo, long hi)
 	return v;
 }
 
+/* --phases: names from the list below, comma separated, else usage. */
+static const char *
+phases_ok(const char *v)
+{
+	static const char *const known[] = { "keyd", "bare", "idle",
+	    "reconnect", "keep", "precomp" };
+	const char *p = v;
+	size_t n, i;
+
+	for (;;) {
+		n = strcspn(p, ",");
+		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (strlen(known[i]) == n && strncmp(p, known[i], n) == 0)
+				break;
+		if (i == sizeof(known) / sizeof(known[0]))
+			usage();
+		if (p[n] == '\0')
+			return v;
+		p += n + 1;
+	}
+}
+
 static void
 parse(int argc, char **argv, struct opts *o)
 {
@@ -90,7 +112,7 @@ parse(int argc, char **argv, struct opts *o)
 		else if (strcmp(k, "--metrics-port") == 0)
 			o->mport = (int)num(v, 1, 65535);
 		else if (strcmp(k, "--pid") == 0) o->pid = num(v, 1, 1L << 30);
-		else if (strcmp(k, "--phases") == 0) o->phases = v;
+		else if (strcmp(k, "--phases") == 0) o->phases = phases_ok(v);
 		else if (strcmp(k, "--keyd-pid") == 0)
 			o->keyd_pid = num(v, 1, 1L << 30);
 		else if (strcmp(k, "--cards") == 0)
@@ -214,8 +236,11 @@ print_sessions(const char *mode, struct lg_sess *s)
 static void
 print_cpu(const char *mode, const struct cpu *c, size_t n)
 {
-	double k = n ? 1e6 / (double)n : 0;
+	double k;
 
+	if (n == 0)		/* a phase not run, or nothing ok in it */
+		return;
+	k = 1e6 / (double)n;
 	printf("cpu      %-9s per session: tsmd %.0f us, tsm-keyd %.0f us, "
 	    "tsm-loadgen (agents and cards) %.0f us\n", mode,
 	    c->tsmd < 0 ? -1 : c->tsmd * k, c->keyd < 0 ? -1 : c->keyd * k,

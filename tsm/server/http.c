@@ -95,18 +95,24 @@ new_bev(struct event_base *base, void *arg)
  * evhttp_send_reply, then the whole answer (status line, headers, body)
  * made one piece in the connection's output: OpenSSL's bufferevent
  * writes each piece as its own TLS record and write(2), and an answer was
- * two or three of each. The copy is a few hundred bytes of headers in
- * front of the body.
+ * two or three of each. Only up to one TLS record's worth (16 KiB):
+ * past it OpenSSL splits records anyway and the copy would buy nothing.
  */
+#define SEND_PULLUP_MAX	16384
+
 static void
 send_now(struct evhttp_request *req, int code, const char *reason)
 {
 	struct evhttp_connection *c = evhttp_request_get_connection(req);
 	struct bufferevent *bev;
+	struct evbuffer *out;
 
 	evhttp_send_reply(req, code, reason, NULL);
-	if (c != NULL && (bev = evhttp_connection_get_bufferevent(c)) != NULL)
-		(void)evbuffer_pullup(bufferevent_get_output(bev), -1);
+	if (c == NULL || (bev = evhttp_connection_get_bufferevent(c)) == NULL)
+		return;
+	out = bufferevent_get_output(bev);
+	if (evbuffer_get_length(out) <= SEND_PULLUP_MAX)
+		(void)evbuffer_pullup(out, -1);
 }
 
 static void

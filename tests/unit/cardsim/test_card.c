@@ -80,6 +80,31 @@ registry_apps(struct fx *f, struct gp_registry_entry *e, size_t cap)
 	return n;
 }
 
+/* ---- options -------------------------------------------------------------- */
+
+/* Options out of the state file's range are refused when the card is
+ * made, not written into a state file the next open would refuse. */
+static void
+test_options_range(void **state)
+{
+	struct sim_opts o;
+	struct sim_card *c = NULL;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.mem_total = (size_t)1 << 31;
+	assert_int_not_equal(sim_card_open(&o, &c), 0);
+	assert_null(c);
+	o.mem_total = 0;
+	o.auth_limit = 5000;
+	assert_int_not_equal(sim_card_open(&o, &c), 0);
+	assert_null(c);
+	o.auth_limit = 10;
+	o.mem_total = 65536;
+	assert_int_equal(sim_card_open(&o, &c), 0);
+	sim_card_free(c);
+}
+
 /* ---- card data ---------------------------------------------------------- */
 
 static void
@@ -677,6 +702,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_options_range),
 		cmocka_unit_test(test_card_data),
 		cmocka_unit_test(test_status_words),
 		cmocka_unit_test(test_scp03_lifecycle),
