@@ -17,7 +17,11 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 bin="$here/../../build"
-cards=2000 idle=10000 agents=16 secs=3 loops=2 workers=4 keyd_workers=2
+# tsmd: an event loop and a worker thread per core (workers wait on
+# SQLite and tsm-keyd only briefly; more threads than cores only add
+# context switches: docs/BENCHMARKS.md, 2026-11-25).
+cores=$(nproc)
+cards=2000 idle=10000 agents=16 secs=3 loops=$cores workers=$cores keyd_workers=2
 smoke=0 keep=0 phases=
 while [ $# -gt 0 ]; do
 	case "$1" in

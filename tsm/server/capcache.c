@@ -1,10 +1,12 @@
 /*
  * The load files of install operations, parsed once. Every install of an
  * application version carries the same CAP file (hex in its payload, see
- * plan.c), and opening it (ZIP, components, the Load File Data Block and
- * its SHA-256) was the largest single cost of building an install
- * script. Entries are keyed by the SHA-256 of the CAP file's bytes, so a
- * hit is the same file byte for byte; they hold only what a script needs
+ * plan.c), and decoding and opening it (hex, ZIP, components, the Load
+ * File Data Block and its SHA-256) was the largest single cost of
+ * building an install script. Entries are keyed by the SHA-256 of the
+ * hex text, so a hit is the same file byte for byte (the same file
+ * written in another case is another entry); they hold only what a
+ * script needs
  * (the package AID, the LFDB and its hash), are copied out under the lock
  * and never handed out, and the oldest goes when the table is full. A
  * CAP file whose LFDB is over TSM_CAPC_LFDB_MAX is parsed every time.
@@ -15,6 +17,7 @@
 
 #include <openssl/evp.h>
 
+#include "gp/buf.h"
 #include "gp/cap.h"
 #include "gp/err.h"
 #include "server_int.h"
@@ -54,13 +57,23 @@ capv_copy(const struct tsm_capv *from, struct tsm_capv *to)
 }
 
 static int
-capv_parse(const uint8_t *p, size_t n, struct tsm_capv *v)
+capv_parse(const char *hex, size_t hn, struct tsm_capv *v)
 {
 	struct gp_cap *cap = NULL;
+	uint8_t *p;
+	size_t n;
 	int r;
 
 	memset(v, 0, sizeof(*v));
-	if ((r = gp_cap_open_mem(p, n, &cap)) != 0)
+	if (hn % 2 != 0 || strlen(hex) != hn)
+		return GP_ERR_FORMAT;
+	if ((p = malloc(hn / 2)) == NULL)
+		return GP_ERR_NOMEM;
+	r = gp_hex_decode(hex, p, hn / 2, &n);
+	if (r == 0)
+		r = gp_cap_open_mem(p, n, &cap);
+	free(p);
+	if (r != 0)
 		return r;
 	r = GP_ERR_FORMAT;
 	if (cap->pkg.len > sizeof(v->pkg) || cap->lfdb_len == 0)
@@ -118,7 +131,7 @@ capc_put(const uint8_t key[32], const struct tsm_capv *v)
 }
 
 int
-tsm_capv_get(const uint8_t *p, size_t n, struct tsm_capv *v, int *hit)
+tsm_capv_get(const char *p, size_t n, struct tsm_capv *v, int *hit)
 {
 	struct capc_entry *e;
 	uint8_t key[32];

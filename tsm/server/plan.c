@@ -73,8 +73,8 @@ struct aid {
 };
 
 struct install {
-	uint8_t		*cap;
-	size_t		 caplen;
+	uint8_t		*cap;		/* with_cap: the CAP's hex, NUL ended */
+	size_t		 caplen;	/* its length in characters */
 	struct aid	 pkg;
 	struct aid	 mod[APPLETS_MAX], inst[APPLETS_MAX];
 	size_t		 napplets;
@@ -145,13 +145,16 @@ install_parse(const char *payload, int with_cap, struct install *in)
 	if (!cJSON_IsNumber(j) || j->valuedouble < 1)
 		goto out;
 	in->version_id = (int64_t)j->valuedouble;
+	/* The CAP stays hex: capcache.c decodes it only when it has not
+	 * seen that text before. */
 	if (with_cap) {
 		j = cJSON_GetObjectItemCaseSensitive(root, "cap");
 		if (!cJSON_IsString(j) || j->valuestring == NULL ||
-		    (n = strlen(j->valuestring) / 2) == 0 ||
-		    (in->cap = malloc(n)) == NULL ||
-		    gp_hex_decode(j->valuestring, in->cap, n, &in->caplen) != 0)
+		    (n = strlen(j->valuestring)) < 2 ||
+		    (in->cap = malloc(n + 1)) == NULL)
 			goto out;
+		memcpy(in->cap, j->valuestring, n + 1);
+		in->caplen = n;
 	}
 	r = 0;
  out:
@@ -237,7 +240,8 @@ plan_install(struct tsm_session *s, size_t op,
 		snprintf(why, wl, "malformed install payload");
 		return GP_ERR_FORMAT;
 	}
-	if ((r = tsm_capv_get(in.cap, in.caplen, &cap, &hit)) != 0 ||
+	if ((r = tsm_capv_get((const char *)in.cap, in.caplen, &cap,
+	    &hit)) != 0 ||
 	    cap.pkg_len != in.pkg.len ||
 	    memcmp(cap.pkg, in.pkg.b, in.pkg.len) != 0) {
 		snprintf(why, wl, "CAP file refused: %s", r != 0 ?

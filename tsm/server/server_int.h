@@ -367,9 +367,11 @@ void	tsm_engine_finish(struct tsm_worker *, struct tsm_session *,
 	    const char *state, struct tsm_reply *);
 
 /*
- * The parts of a CAP file an install script needs (capcache.c): parsed
- * once per distinct file, by its SHA-256. *hit says whether the table had
- * it. The caller owns v (tsm_capv_free).
+ * The parts of a CAP file an install script needs (capcache.c), from the
+ * CAP file in hex as an install payload holds it: decoded and parsed
+ * once per distinct text, by its SHA-256 (hex: n characters, then a
+ * NUL). *hit says whether the table had it. The caller owns v
+ * (tsm_capv_free).
  */
 struct tsm_capv {
 	uint8_t		 pkg[16];
@@ -379,7 +381,7 @@ struct tsm_capv {
 	uint8_t		 hash[32];	/* its SHA-256 (INSTALL [for load]) */
 	size_t		 hash_len;
 };
-int	tsm_capv_get(const uint8_t *cap, size_t n, struct tsm_capv *v,
+int	tsm_capv_get(const char *hex, size_t n, struct tsm_capv *v,
 	    int *hit);
 void	tsm_capv_free(struct tsm_capv *);
 void	tsm_capv_cache_clear(void);	/* at exit: nothing left to free */

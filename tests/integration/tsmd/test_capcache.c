@@ -1,10 +1,11 @@
 /*
- * tsmd's table of parsed CAP files (tsm/server/capcache.c): what it hands
- * out equals a fresh parse of the same bytes (package AID, LFDB, LFDB
- * hash); the second ask is a hit; a file that differs by one byte is a
- * miss with its own answer; 16 entries at most, the oldest evicted;
- * malformed files are refused and never enter; a caller's copy survives
- * its entry's eviction and the table being cleared.
+ * tsmd's table of parsed CAP files (tsm/server/capcache.c), given the CAP
+ * in hex as install payloads hold it: what it hands out equals a fresh
+ * parse of the same bytes (package AID, LFDB, LFDB hash); the second ask
+ * is a hit; a file that differs by one byte is a miss with its own
+ * answer; 16 entries at most, the oldest evicted; malformed files and
+ * malformed hex are refused and never enter; a caller's copy survives its
+ * entry's eviction and the table being cleared.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <cmocka.h>
 
 #include "capgen.h"
+#include "gp/buf.h"
 #include "gp/cap.h"
 #include "server/server_int.h"
 
@@ -48,12 +50,33 @@ assert_same_as_parse(const uint8_t *zip, size_t zlen,
 	gp_cap_free(cap);
 }
 
+/* The hex of p[0..n), as an install payload carries a CAP file. */
+static char *
+hexof(const uint8_t *p, size_t n)
+{
+	char *h;
+
+	assert_non_null(h = malloc(2 * n + 1));
+	gp_hex_encode(p, n, h);
+	return h;
+}
+
+static int
+get_hex(const uint8_t *p, size_t n, struct tsm_capv *v, int *hit)
+{
+	char *h = hexof(p, n);
+	int r = tsm_capv_get(h, strlen(h), v, hit);
+
+	free(h);
+	return r;
+}
+
 static void
 get(const uint8_t *zip, size_t zlen, int want_hit, struct tsm_capv *v)
 {
 	int hit = -1;
 
-	assert_int_equal(tsm_capv_get(zip, zlen, v, &hit), 0);
+	assert_int_equal(get_hex(zip, zlen, v, &hit), 0);
 	assert_int_equal(hit, want_hit);
 	assert_same_as_parse(zip, zlen, v);
 }
@@ -125,13 +148,24 @@ test_malformed(void **st)
 	tsm_capv_cache_clear();
 	demo(3, &z, &zl);
 	/* Cut short, then one byte changed in the ZIP's directory. */
-	assert_int_not_equal(tsm_capv_get(z, zl / 2, &v, &hit), 0);
+	assert_int_not_equal(get_hex(z, zl / 2, &v, &hit), 0);
 	assert_null(v.lfdb);
-	assert_int_not_equal(tsm_capv_get(z, zl / 2, &v, &hit), 0);
+	assert_int_not_equal(get_hex(z, zl / 2, &v, &hit), 0);
 	assert_int_equal(hit, 0);
 	z[zl - 10] ^= 0xFF;
-	assert_int_not_equal(tsm_capv_get(z, zl, &v, &hit), 0);
+	assert_int_not_equal(get_hex(z, zl, &v, &hit), 0);
 	z[zl - 10] ^= 0xFF;
+	/* Hex that is not: an odd length, a letter past F. */
+	{
+		char *h = hexof(z, zl);
+		size_t hl = strlen(h);
+
+		assert_int_not_equal(tsm_capv_get(h, hl - 1, &v, &hit), 0);
+		h[4] = 'G';
+		assert_int_not_equal(tsm_capv_get(h, hl, &v, &hit), 0);
+		assert_null(v.lfdb);
+		free(h);
+	}
 	get(z, zl, 0, &v);	/* the good file was never shadowed */
 	tsm_capv_free(&v);
 	free(z);
