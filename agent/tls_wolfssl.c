@@ -2,15 +2,20 @@
  * The TLS library behind libtsmagent's connection, wolfSSL flavour (the
  * contract is in agent_int.h). It exists for the agent's size: a process
  * that maps libssl and libcrypto is over 6 MB resident before its first
- * handshake, where wolfSSL takes about half (docs/BENCHMARKS.md, "tsm-agent
- * resident memory"). Three settings keep it there:
+ * handshake, where a whole wolfSSL session fits in about 4 MB
+ * (docs/BENCHMARKS.md, "tsm-agent"). What keeps it there:
  *  - key share X25519 only (P-256 stays offered in supported_groups, for a
- *    HelloRetryRequest): Debian's wolfSSL keeps a fixed-point cache for
- *    P-256 that takes 1.6 MB of heap on first use;
+ *    HelloRetryRequest);
+ *  - Debian's wolfSSL (FP_ECC) builds a 1.5 MB fixed-point table for a
+ *    P-256 point it meets twice, as when it verifies a P-256 CA and
+ *    server key: this thread's tables are dropped after every handshake
+ *    and their pages given back (glibc), which an agent that connects
+ *    once per card contact does not notice;
  *  - no internal session cache (a static table of 1.2 MB once touched):
  *    the one session worth resuming is kept here, as in tls_openssl.c;
  *  - the library's own I/O callbacks replaced by send(MSG_NOSIGNAL) and
  *    recv, which also keeps SIGPIPE out of the embedding process.
+ * An IP address in the URL is checked here (verify_ip), not by wolfSSL.
  */
 #include <sys/socket.h>
 
