@@ -53,6 +53,7 @@ double	lg_now(void);			/* monotonic seconds */
 /* VmRSS of pid in KiB, or -1. */
 long	lg_rss_kb(pid_t);
 double	lg_cpu_secs(pid_t);		/* user + system, -1: ? */
+double	lg_cpu_secs_tree(pid_t);	/* the same with its children */
 /* A gauge or counter from a Prometheus text page at 127.0.0.1:port. */
 int	lg_metric(int port, const char *name, double *out);
 

@@ -182,7 +182,7 @@ cpu_now(const struct opts *o, struct cpu *c)
 	struct rusage ru;
 
 	c->tsmd = lg_cpu_secs((pid_t)o->pid);
-	c->keyd = o->keyd_pid > 0 ? lg_cpu_secs((pid_t)o->keyd_pid) : -1;
+	c->keyd = o->keyd_pid > 0 ? lg_cpu_secs_tree((pid_t)o->keyd_pid) : -1;
 	c->self = -1;
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
 		c->self = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +

@@ -137,6 +137,31 @@ lg_cpu_secs(pid_t pid)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/*
+ * The same for pid and its children (one level: tsm-keyd's workers are
+ * processes of their own), from /proc/PID/task/PID/children.
+ */
+double
+lg_cpu_secs_tree(pid_t pid)
+{
+	char path[96];
+	double t, c;
+	long kid;
+	FILE *f;
+
+	if ((t = lg_cpu_secs(pid)) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children",
+	    (long)pid, (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return t;
+	while (fscanf(f, "%ld", &kid) == 1)
+		if (kid > 0 && (c = lg_cpu_secs((pid_t)kid)) > 0)
+			t += c;
+	fclose(f);
+	return t;
+}
+
 /* GET /metrics over plain HTTP/1.0; the page into buf (NUL ended). */
 static int
 fetch_metrics(int port, char *buf, size_t cap)
