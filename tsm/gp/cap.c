@@ -246,9 +246,6 @@ cap_collect(zip_t *za, struct gp_cap *cap)
 			return r;
 	if (cap->path == NULL)
 		return GP_ERR_NOTFOUND;	/* no javacard/ folder at all */
-	for (i = 0; i < nitems(mandatory); i++)
-		if (cap->comp[mandatory[i]].p == NULL)
-			return GP_ERR_NOTFOUND;
 	return 0;
 }
 
@@ -571,7 +568,8 @@ cap_find_jc(const struct gp_cap *cap)
 /*
  * The components of a Load File Data Block, as a card receives them: one
  * after the other, each its tag, u2 size and body. Same rules as the ZIP
- * walk: known tags only, each at most once, the mandatory ones present.
+ * walk: known tags only, each at most once (cap_parse_all checks the
+ * mandatory ones).
  */
 static int
 cap_split_lfdb(const uint8_t *p, size_t n, struct gp_cap *cap)
@@ -580,7 +578,6 @@ cap_split_lfdb(const uint8_t *p, size_t n, struct gp_cap *cap)
 	const uint8_t *comp;
 	uint16_t size;
 	uint8_t tag;
-	size_t i;
 
 	if (n > GP_CAP_TOTAL_MAX)
 		return GP_ERR_TOOLARGE;
@@ -597,18 +594,23 @@ cap_split_lfdb(const uint8_t *p, size_t n, struct gp_cap *cap)
 		memcpy(cap->comp[tag].p, comp, 3u + size);
 		cap->comp[tag].len = 3u + size;
 	}
-	for (i = 0; i < nitems(mandatory); i++)
-		if (cap->comp[mandatory[i]].p == NULL)
-			return GP_ERR_NOTFOUND;
 	return 0;
 }
 
-/* Header first: the CAP format decides the Directory's layout. */
+/*
+ * The components collected (from a ZIP or a loaded block): the mandatory
+ * ones present, then Header first (the CAP format decides the
+ * Directory's layout).
+ */
 static int
 cap_parse_all(struct gp_cap *cap)
 {
+	size_t i;
 	int r;
 
+	for (i = 0; i < nitems(mandatory); i++)
+		if (cap->comp[mandatory[i]].p == NULL)
+			return GP_ERR_NOTFOUND;
 	if ((r = cap_check_comps(cap)) != 0 ||
 	    (r = cap_parse_header(cap)) != 0 ||
 	    (r = cap_parse_import(cap)) != 0 ||

@@ -404,17 +404,27 @@ test_resume_tls12(void **st)
 	mock_free(f.m);
 }
 
+/* A session against the server certificate cert, at host (NULL:
+ * 127.0.0.1): the handshake fails and no request is made. */
+static void
+refused(struct fx *f, const char *cert, const char *host, int ipv6)
+{
+	memset(f, 0, sizeof(*f));
+	f->host = host;
+	f->ipv6 = ipv6;
+	fx_start(f, cert, 0);
+	assert_int_equal(agent_session(f->a, &f->card, &f->o), AGENT_ERR_TLS);
+	fx_stop(f);
+	assert_int_equal(mock_nreq(f->m), 0);
+	assert_int_equal(mock_handshake_failures(f->m), 1);
+}
+
 static void
 test_wrong_ca(void **st)
 {
 	struct fx f;
 
-	memset(&f, 0, sizeof(f));
-	fx_start(&f, "other-server", 0);
-	assert_int_equal(agent_session(f.a, &f.card, &f.o), AGENT_ERR_TLS);
-	fx_stop(&f);
-	assert_int_equal(mock_nreq(f.m), 0);
-	assert_int_equal(mock_handshake_failures(f.m), 1);
+	refused(&f, "other-server", NULL, 0);
 	assert_int_equal(f.sl.n, 0);		/* not retried */
 	assert_non_null(strstr(f.o.message, "not allowed"));
 	mock_free(f.m);
@@ -426,14 +436,7 @@ wrong_host(const char *host, int ipv6)
 {
 	struct fx f;
 
-	memset(&f, 0, sizeof(f));
-	f.host = host;
-	f.ipv6 = ipv6;
-	fx_start(&f, "wrong-host", 0);
-	assert_int_equal(agent_session(f.a, &f.card, &f.o), AGENT_ERR_TLS);
-	fx_stop(&f);
-	assert_int_equal(mock_nreq(f.m), 0);
-	assert_int_equal(mock_handshake_failures(f.m), 1);
+	refused(&f, "wrong-host", host, ipv6);
 	mock_free(f.m);
 }
 
