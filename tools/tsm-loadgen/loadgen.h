@@ -52,6 +52,8 @@ void	lg_lat_free(struct lg_lat *);
 double	lg_now(void);			/* monotonic seconds */
 /* VmRSS of pid in KiB, or -1. */
 long	lg_rss_kb(pid_t);
+/* The malloc a process runs on, from its mappings: "jemalloc", "glibc". */
+const char *lg_allocator(pid_t);
 double	lg_cpu_secs(pid_t);		/* user + system, -1: ? */
 double	lg_cpu_secs_tree(pid_t);	/* the same with its children */
 /* A gauge or counter from a Prometheus text page at 127.0.0.1:port. */

@@ -168,5 +168,11 @@ if [ "$smoke" = 1 ]; then
 		{ echo "run.sh: smoke: a session took more than 3 exchanges" >&2; rc=1; }
 	[ "$state" = done ] ||
 		{ echo "run.sh: smoke: the first card's install is $state" >&2; rc=1; }
+	# The allocator the build chose (TSM_EXPECT_MALLOC, set by ctest):
+	# a link that silently lost jemalloc would change every figure.
+	[ -z "${TSM_EXPECT_MALLOC:-}" ] ||
+		grep -q "malloc: tsmd $TSM_EXPECT_MALLOC, tsm-loadgen and its echo server $TSM_EXPECT_MALLOC\$" "$out" ||
+		{ echo "run.sh: smoke: not both on $TSM_EXPECT_MALLOC:" \
+		    "$(grep -o 'malloc: .*' "$out")" >&2; rc=1; }
 fi
 exit "$rc"

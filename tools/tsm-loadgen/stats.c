@@ -111,6 +111,25 @@ lg_rss_kb(pid_t pid)
 	return kb;
 }
 
+const char *
+lg_allocator(pid_t pid)
+{
+	char path[64], line[512];
+	const char *name = "glibc";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/maps", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return "unknown";
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, "/libjemalloc.so") != NULL) {
+			name = "jemalloc";
+			break;
+		}
+	fclose(f);
+	return name;
+}
+
 /*
  * CPU seconds (user + system) a process has used: fields 14 and 15 of
  * /proc/PID/stat, after the command name in parentheses (which may hold
