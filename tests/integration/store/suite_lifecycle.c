@@ -27,7 +27,8 @@ test_migrate(void **state)
 	assert_int_equal(st.pending, st.latest);
 	assert_int_equal(tsm_store_check_schema(s), TSM_STORE_ERR_SCHEMA);
 	assert_int_equal(tsm_store_migrate(s, 0, &applied), 0);
-	assert_int_equal(applied, 3);
+	assert_int_equal(applied, st.latest);
+	assert_true(st.latest >= 4);
 	assert_int_equal(tsm_store_migrate(s, 0, &applied), 0);
 	assert_int_equal(applied, 0);
 	assert_int_equal(tsm_store_check_schema(s), 0);
