@@ -113,22 +113,19 @@ hex_ok(const char *h, size_t maxbytes)
 	    gp_hex_decode(h, b, sizeof(b), &n) == 0;
 }
 
-/* The install payload (plan.c in tsm/server reads it). */
+/* The install payload (plan.c in tsm/server reads it): the CAP file by
+ * version and SHA-256; the store keeps its bytes once per version. */
 static char *
-install_payload(const struct gp_cap *cap, const uint8_t *bytes, size_t n,
+install_payload(const struct gp_cap *cap, const char *sha,
     const struct op_args *a, int64_t vid)
 {
 	cJSON *j = cJSON_CreateObject(), *arr, *e;
-	char aid[33], *hex, *out;
+	char aid[33], *out;
 	size_t k;
 
-	if (j == NULL || (hex = malloc(2 * n + 1)) == NULL) {
-		cJSON_Delete(j);
+	if (j == NULL)
 		return NULL;
-	}
-	gp_hex_encode(bytes, n, hex);
-	cJSON_AddStringToObject(j, "cap", hex);
-	free(hex);
+	cJSON_AddStringToObject(j, "cap_sha256", sha);
 	gp_hex_encode(cap->pkg.b, cap->pkg.len, aid);
 	cJSON_AddStringToObject(j, "package", aid);
 	cJSON_AddNumberToObject(j, "version_id", (double)vid);
@@ -190,11 +187,13 @@ queue_install(struct tsm_store *s, const struct op_args *a, const char *file,
 	ref.version = ver;
 	ref.cap_sha256 = sha;
 	ref.cap_size = (int64_t)n;
+	ref.cap = bytes;
+	ref.cap_len = n;
 	if ((r = tsm_store_app_version_ensure(s, &ref, &vid)) != 0) {
 		r = tsmctl_st_fail(s, "application version", r);
 		goto out;
 	}
-	if ((payload = install_payload(cap, bytes, n, a, vid)) == NULL) {
+	if ((payload = install_payload(cap, sha, a, vid)) == NULL) {
 		r = 1;
 		goto out;
 	}

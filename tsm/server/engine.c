@@ -421,6 +421,7 @@ tsm_engine_build_job(struct tsm_worker *w, struct tsm_session *s,
 			continue;	/* stays queued */
 		if (r != 0) {
 			s->op_state[i] = TSM_OPST_FAILED;
+			s->op_refused[i] = 1;
 			snprintf(s->op_result[i], sizeof(s->op_result[i]),
 			    "%s", why);
 			s->failed++;
@@ -490,6 +491,7 @@ tsm_engine_load_ops(struct tsm_worker *w, struct tsm_session *s,
 		return r;
 	for (i = 0; i < s->nops; i++) {
 		s->op_state[i] = TSM_OPST_PENDING;
+		s->op_refused[i] = 0;
 		if (strcmp(s->ops[i].state, "queued") != 0) {
 			s->op_state[i] = TSM_OPST_UNCERTAIN;
 			*uncertain = 1;

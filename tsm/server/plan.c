@@ -4,9 +4,13 @@
  * in the store. The engine wraps the commands (engine.c).
  *
  * Payloads are JSON (tsmctl op queue writes them):
- *   install  {"cap":HEX, "package":AID, "version_id":N,
+ *   install  {"cap_sha256":HEX, "package":AID, "version_id":N,
  *             "applets":[{"module":AID, "instance":AID}...],
  *             "privileges":HEX, "params":HEX}
+ *            the CAP file is the version's, kept once in the store
+ *            (schema 0005) and checked against cap_sha256; payloads
+ *            queued before carry it as "cap":HEX instead
+ *            (capcache.c parses either once)
  *   delete   {"aid":AID, "related":true|false}
  *   lock, unlock  {"aid":AID}
  *   rotate   {"label":LABEL, "version":N}   keyd key set of the issuer keys
@@ -75,6 +79,7 @@ struct aid {
 struct install {
 	uint8_t		*cap;		/* with_cap: the CAP's hex, NUL ended */
 	size_t		 caplen;	/* its length in characters */
+	char		 cap_sha[65];	/* else the CAP file's SHA-256, hex */
 	struct aid	 pkg;
 	struct aid	 mod[APPLETS_MAX], inst[APPLETS_MAX];
 	size_t		 napplets;
@@ -145,9 +150,18 @@ install_parse(const char *payload, int with_cap, struct install *in)
 	if (!cJSON_IsNumber(j) || j->valuedouble < 1)
 		goto out;
 	in->version_id = (int64_t)j->valuedouble;
-	/* The CAP stays hex: capcache.c decodes it only when it has not
-	 * seen that text before. */
-	if (with_cap) {
+	/* The CAP by its SHA-256, or (payloads queued before schema 0005)
+	 * in hex, which stays hex: capcache.c decodes it only when it has
+	 * not seen that text before. */
+	j = cJSON_GetObjectItemCaseSensitive(root, "cap_sha256");
+	if (cJSON_IsString(j) && j->valuestring != NULL) {
+		uint8_t md[32];
+
+		if (strlen(j->valuestring) != 64 || gp_hex_decode(
+		    j->valuestring, md, sizeof(md), &n) != 0 || n != 32)
+			goto out;
+		memcpy(in->cap_sha, j->valuestring, 65);
+	} else if (with_cap) {
 		j = cJSON_GetObjectItemCaseSensitive(root, "cap");
 		if (!cJSON_IsString(j) || j->valuestring == NULL ||
 		    (n = strlen(j->valuestring)) < 2 ||
@@ -225,8 +239,42 @@ plan_load(const struct install *in, const struct tsm_capv *cap,
 	return 0;
 }
 
+/*
+ * The CAP file of an install by reference: from the table, else from the
+ * store (the version's file, which must still hash to the payload's
+ * SHA-256). A store that cannot answer now defers the operation (it stays
+ * queued); a version without that file, or bytes that do not hash to it,
+ * fail it.
+ */
 static int
-plan_install(struct tsm_session *s, size_t op,
+install_cap_ref(struct tsm_worker *wk, const struct install *in,
+    struct tsm_capv *cap, char *why, size_t wl)
+{
+	uint8_t sha[32], *bytes = NULL;
+	size_t n;
+	int r, hit;
+
+	if (gp_hex_decode(in->cap_sha, sha, sizeof(sha), &n) != 0 || n != 32)
+		return GP_ERR_FORMAT;
+	if ((r = tsm_capv_find(sha, cap, &hit)) != 0 || hit)
+		return r;
+	if ((r = tsm_store_app_version_cap(wk->store, in->version_id,
+	    in->cap_sha, &bytes, &n)) != 0) {
+		tsm_log(TSM_LOG_WARN, "plan.cap", "version=%lld err=\"%s\"",
+		    (long long)in->version_id, tsm_store_strerror(r));
+		if (r != TSM_STORE_ERR_NOTFOUND)
+			return TSM_PLAN_DEFER;
+		snprintf(why, wl, "CAP file of application version %lld: %s",
+		    (long long)in->version_id, tsm_store_strerror(r));
+		return GP_ERR_NOTFOUND;
+	}
+	r = tsm_capv_put(sha, bytes, n, cap);
+	free(bytes);
+	return r;
+}
+
+static int
+plan_install(struct tsm_worker *wk, struct tsm_session *s, size_t op,
     const struct tsm_server_cfg *cfg, struct tsm_script *sc,
     struct tsm_cmd_tag *tags, struct gp_wr *cmd, char *why, size_t wl)
 {
@@ -236,13 +284,18 @@ plan_install(struct tsm_session *s, size_t op,
 	size_t k, first = sc->n;
 	int r, hit;
 
+	memset(&cap, 0, sizeof(cap));
 	if (install_parse(s->ops[op].payload, 1, &in) != 0) {
 		snprintf(why, wl, "malformed install payload");
 		return GP_ERR_FORMAT;
 	}
-	if ((r = tsm_capv_get((const char *)in.cap, in.caplen, &cap,
-	    &hit)) != 0 ||
-	    cap.pkg_len != in.pkg.len ||
+	if (in.cap == NULL)
+		r = install_cap_ref(wk, &in, &cap, why, wl);
+	else
+		r = tsm_capv_get((const char *)in.cap, in.caplen, &cap, &hit);
+	if (why[0] != '\0' || r == TSM_PLAN_DEFER)
+		goto out;
+	if (r != 0 || cap.pkg_len != in.pkg.len ||
 	    memcmp(cap.pkg, in.pkg.b, in.pkg.len) != 0) {
 		snprintf(why, wl, "CAP file refused: %s", r != 0 ?
 		    gp_strerror(r) : "package AID differs");
@@ -275,7 +328,7 @@ plan_install(struct tsm_session *s, size_t op,
 		s->op_state[op] = TSM_OPST_DONE;
 	r = 0;
  out:
-	if (r != 0 && why[0] == '\0')
+	if (r != 0 && r != TSM_PLAN_DEFER && why[0] == '\0')
 		snprintf(why, wl, "cannot build the install: %s",
 		    gp_strerror(r));
 	tsm_capv_free(&cap);
@@ -646,7 +699,7 @@ tsm_plan_op(struct tsm_worker *wk, struct tsm_session *s, size_t op,
 	why[0] = '\0';
 	gp_wr_init(&cmd, buf, sizeof(buf));
 	if (strcmp(kind, "install") == 0)
-		r = plan_install(s, op, cfg, sc, tags, &cmd, why, wl);
+		r = plan_install(wk, s, op, cfg, sc, tags, &cmd, why, wl);
 	else if (strcmp(kind, "delete") == 0 || strcmp(kind, "lock") == 0 ||
 	    strcmp(kind, "unlock") == 0)
 		r = plan_simple(s, op, sc, tags, &cmd, why, wl);

@@ -47,6 +47,7 @@ pre_reset(struct tsm_session *s)
 	for (i = 0; i < s->nops; i++) {
 		tsm_op_clear(&s->ops[i]);
 		s->op_state[i] = TSM_OPST_PENDING;
+		s->op_refused[i] = 0;
 		s->op_result[i][0] = '\0';
 	}
 	s->nops = 0;

@@ -307,6 +307,8 @@ tsm_engine_store_end(struct tsm_worker *w, struct tsm_session *s,
 		oc[k].op_id = s->ops[i].id;
 		oc[k].result = s->op_result[i][0] != '\0' ? s->op_result[i] :
 		    NULL;
+		oc[k].refused = s->op_state[i] == TSM_OPST_FAILED &&
+		    s->op_refused[i];
 		if (s->op_state[i] == TSM_OPST_DONE)
 			nic += tsm_plan_instances(w, s, i, ic + nic,
 			    sizeof(ic) / sizeof(ic[0]) - nic, aids + nic);

@@ -224,6 +224,7 @@ struct tsm_session {
 	size_t		 nops;
 	int		*op_state;	/* enum tsm_op_st, [TSM_OPS_MAX] */
 	char		(*op_result)[128];
+	uint8_t		*op_refused;	/* [TSM_OPS_MAX] */
 	struct tsm_cmd_tag *tags;	/* [cmds_cap] */
 	size_t		 ncmds;
 	size_t		 cmds_cap;
@@ -264,6 +265,9 @@ struct tsm_sess_ops {
 	struct tsm_op	 ops[TSM_OPS_MAX];
 	int		 op_state[TSM_OPS_MAX];
 	char		 op_result[TSM_OPS_MAX][128];
+	/* Failed while planning: never sent, so still queued in the store
+	 * (the session end records the failure from there). */
+	uint8_t		 op_refused[TSM_OPS_MAX];
 	uint8_t		 rot_kvn[TSM_OPS_MAX];
 	uint8_t		 rot_kcv[TSM_OPS_MAX][9];
 };
@@ -367,11 +371,14 @@ void	tsm_engine_finish(struct tsm_worker *, struct tsm_session *,
 	    const char *state, struct tsm_reply *);
 
 /*
- * The parts of a CAP file an install script needs (capcache.c), from the
- * CAP file in hex as an install payload holds it: decoded and parsed
- * once per distinct text, by its SHA-256 (hex: n characters, then a
- * NUL). *hit says whether the table had it. The caller owns v
- * (tsm_capv_free).
+ * The parts of a CAP file an install script needs (capcache.c), parsed
+ * once per distinct file. The caller owns v (tsm_capv_free).
+ * tsm_capv_find: the entry of the CAP whose bytes have SHA-256 sha (*hit
+ * 0: none). tsm_capv_put: parses the bytes into v and the table, after
+ * checking that their SHA-256 is sha (GP_ERR_AUTH if not).
+ * tsm_capv_get: the same from the CAP in hex, as payloads queued before
+ * schema 0005 hold it (hex: n characters, then a NUL), by the SHA-256 of
+ * the text.
  */
 struct tsm_capv {
 	uint8_t		 pkg[16];
@@ -381,6 +388,9 @@ struct tsm_capv {
 	uint8_t		 hash[32];	/* its SHA-256 (INSTALL [for load]) */
 	size_t		 hash_len;
 };
+int	tsm_capv_find(const uint8_t sha[32], struct tsm_capv *v, int *hit);
+int	tsm_capv_put(const uint8_t sha[32], const uint8_t *cap, size_t n,
+	    struct tsm_capv *v);
 int	tsm_capv_get(const char *hex, size_t n, struct tsm_capv *v,
 	    int *hit);
 void	tsm_capv_free(struct tsm_capv *);

@@ -136,6 +136,7 @@ strip(struct tsm_session *s)
 	s->ops = NULL;
 	s->op_state = NULL;
 	s->op_result = NULL;
+	s->op_refused = NULL;
 	s->rot_kvn = NULL;
 	s->rot_kcv = NULL;
 	s->nops = 0;
@@ -233,6 +234,7 @@ tsm_session_new(struct tsm_sessions *t, const char *agent,
 	s->ops = s->opblk->ops;
 	s->op_state = s->opblk->op_state;
 	s->op_result = s->opblk->op_result;
+	s->op_refused = s->opblk->op_refused;
 	s->rot_kvn = s->opblk->rot_kvn;
 	s->rot_kcv = s->opblk->rot_kcv;
 	snprintf(s->agent, sizeof(s->agent), "%s", agent);

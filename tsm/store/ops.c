@@ -41,6 +41,12 @@ static const char sql_op_claim[] =
 static const char sql_op_finish[] =
     "UPDATE operations SET state = ?, result = ?, updated = ?"
     " WHERE id = ? AND card_id = ? AND state IN ('running', 'uncertain')";
+/* An operation tsmd refused while planning (malformed payload, a CAP file
+ * that does not check): it was never sent, so it is still queued, and
+ * only a queued one moves (another session may have taken it since). */
+static const char sql_op_refuse[] =
+    "UPDATE operations SET state = ?, result = ?, updated = ?"
+    " WHERE id = ? AND card_id = ? AND state = 'queued'";
 /* The same for a script that never reached the card (a pre-computed
  * one the card did not match): back to the queue, no attempt counted. */
 static const char sql_op_unsent[] =
@@ -80,7 +86,12 @@ static const char sql_ver_get[] =
     " version = ?";
 static const char sql_ver_add[] =
     "INSERT INTO app_versions (app_id, version, cap_sha256, cap_size,"
-    " approval, created) VALUES (?, ?, ?, ?, 'approved', ?)";
+    " approval, created, cap) VALUES (?, ?, ?, ?, 'approved', ?, ?)";
+/* A version registered before schema 0005 gets its bytes once. */
+static const char sql_ver_fill[] =
+    "UPDATE app_versions SET cap = ? WHERE id = ? AND cap IS NULL";
+static const char sql_ver_cap[] =
+    "SELECT cap FROM app_versions WHERE id = ? AND cap_sha256 = ?";
 static const char sql_inst_list[] =
     "SELECT i.instance_aid, a.package_aid, i.gp_state, i.version_id"
     " FROM app_instances i JOIN app_versions v ON v.id = i.version_id"
@@ -412,12 +423,18 @@ app_fn(struct tsm_store *s, void *arg)
 		if (strcmp(vr.sha, a->cap_sha256) != 0)
 			return TSM_STORE_ERR_EXISTS;
 		*x->vid = vr.id;
-		return 0;
+		if (a->cap == NULL)
+			return 0;
+		v[0] = tsm_v_blob(a->cap, a->cap_len);
+		v[1] = tsm_v_int(vr.id);
+		return s->be->exec(s->db, sql_ver_fill, v, 2, NULL, NULL);
 	}
 	v[2] = tsm_v_text(a->cap_sha256);
 	v[3] = tsm_v_int(a->cap_size);
 	v[4] = tsm_v_int(now);
-	return s->be->exec(s->db, sql_ver_add, v, 5, NULL, x->vid);
+	v[5] = a->cap != NULL ? tsm_v_blob(a->cap, a->cap_len) :
+	    tsm_v_text(NULL);		/* NULL */
+	return s->be->exec(s->db, sql_ver_add, v, 6, NULL, x->vid);
 }
 
 int
@@ -430,6 +447,52 @@ tsm_store_app_version_ensure(struct tsm_store *s,
 	    a->version == NULL || a->cap_sha256 == NULL)
 		return TSM_STORE_ERR_INVAL;
 	return tsm_store_tx(s, app_fn, &x);
+}
+
+struct cap_row {
+	uint8_t	*p;
+	size_t	 n;
+};
+
+static int
+cap_row_fn(void *arg, const struct tsm_val *c, size_t n)
+{
+	struct cap_row *x = arg;
+
+	if (n < 1 || c[0].t != TSM_V_BLOB || c[0].n == 0)
+		return 0;		/* NULL: registered without its bytes */
+	if (c[0].n > TSM_CAP_FILE_MAX)
+		return TSM_STORE_ERR_DB;
+	if ((x->p = malloc(c[0].n)) == NULL)
+		return TSM_STORE_ERR_NOMEM;
+	memcpy(x->p, c[0].p, c[0].n);
+	x->n = c[0].n;
+	return 1;
+}
+
+int
+tsm_store_app_version_cap(struct tsm_store *s, int64_t version_id,
+    const char *cap_sha256, uint8_t **cap, size_t *len)
+{
+	struct cap_row x = { NULL, 0 };
+	struct tsm_val v[2];
+	int r;
+
+	*cap = NULL;
+	*len = 0;
+	if (version_id < 1 || cap_sha256 == NULL)
+		return TSM_STORE_ERR_INVAL;
+	v[0] = tsm_v_int(version_id);
+	v[1] = tsm_v_text(cap_sha256);
+	if ((r = s->be->query(s->db, sql_ver_cap, v, 2, cap_row_fn, &x)) < 0) {
+		free(x.p);
+		return r;
+	}
+	if (x.p == NULL)
+		return TSM_STORE_ERR_NOTFOUND;
+	*cap = x.p;
+	*len = x.n;
+	return 0;
 }
 
 struct inst_args {
@@ -583,6 +646,8 @@ end_op(struct tsm_store *s, const struct tsm_session_end *e,
 	v[4] = tsm_v_int(e->card_id);
 	if (e->unsent && strcmp(o->state, "queued") == 0)
 		r = unsent(s, e, o, now, &changed);	/* what it claimed */
+	else if (o->refused && strcmp(o->state, "failed") == 0)
+		r = s->be->exec(s->db, sql_op_refuse, v, 5, &changed, NULL);
 	else
 		r = s->be->exec(s->db, sql_op_finish, v, 5, &changed, NULL);
 	if (r != 0)

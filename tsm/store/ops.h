@@ -73,9 +73,20 @@ struct tsm_app_ref {
 	const char	*version;	/* "1.0" */
 	const char	*cap_sha256;	/* hex */
 	int64_t		 cap_size;
+	const uint8_t	*cap;		/* the file, kept once per version */
+	size_t		 cap_len;	/* (NULL: not kept) */
 };
 int	tsm_store_app_version_ensure(struct tsm_store *,
 	    const struct tsm_app_ref *, int64_t *version_id);
+/*
+ * The CAP file of an application version, as registered: only when its
+ * recorded SHA-256 is cap_sha256 (hex), else TSM_STORE_ERR_NOTFOUND, as
+ * for a version registered without its bytes. *cap is the caller's
+ * (free); at most TSM_CAP_FILE_MAX bytes.
+ */
+#define TSM_CAP_FILE_MAX	(1024 * 1024)
+int	tsm_store_app_version_cap(struct tsm_store *, int64_t version_id,
+	    const char *cap_sha256, uint8_t **cap, size_t *len);
 
 /* Application instances the store believes a card holds. */
 struct tsm_instance {
@@ -114,6 +125,8 @@ struct tsm_op_outcome {
 	int64_t		 op_id;
 	const char	*state;		/* done, failed, queued, uncertain */
 	const char	*result;	/* short text, no secret */
+	int		 refused;	/* failed before it was ever sent: a
+					 * queued operation becomes failed */
 };
 struct tsm_instance_change {
 	const char	*aid;		/* hex: instance, or load file */

@@ -41,6 +41,8 @@ extern const struct CMUnitTest suite_concurrency[];
 extern const size_t suite_concurrency_n;
 extern const struct CMUnitTest suite_channel[];
 extern const size_t suite_channel_n;
+extern const struct CMUnitTest suite_versions[];
+extern const size_t suite_versions_n;
 /* MariaDB only: the event-loop API and reconnects (suite_mariadb.c). */
 extern const struct CMUnitTest suite_mariadb[];
 extern const size_t suite_mariadb_n;

@@ -141,13 +141,16 @@ assert_op_row(struct tsm_store *s, int64_t id, const char *state,
 }
 
 /* Session sid of agent on card a ends (state) with operation id in
- * op_state; unsent: its script never reached the card. */
+ * op_state; unsent: its script never reached the card (2: the operation
+ * was refused while planning, and so never sent). */
 static void
 end_op_session(struct tsm_store *s, const char *sid, const char *state,
     int64_t a, const char *csn, const char *agent, int64_t id,
     const char *op_state, int unsent)
 {
-	struct tsm_op_outcome oc = { id, op_state, NULL };
+	struct tsm_op_outcome oc = { .op_id = id, .state = op_state,
+	    .result = unsent == 2 ? "CAP file refused" : NULL,
+	    .refused = unsent == 2 };
 	struct tsm_session_end e;
 
 	memset(&e, 0, sizeof(e));
@@ -158,7 +161,7 @@ end_op_session(struct tsm_store *s, const char *sid, const char *state,
 	e.agent = agent;
 	e.ops = &oc;
 	e.nops = 1;
-	e.unsent = unsent;
+	e.unsent = unsent == 1;
 	assert_int_equal(tsm_store_session_end(s, &e), 0);
 }
 
@@ -207,6 +210,44 @@ test_unsent_requeue(void **state)
 	tsm_store_close(s);
 }
 
+/* An operation refused while planning was never marked running: the
+ * session end takes it from queued to failed, with its reason; a refusal
+ * never moves one that another session has taken meanwhile. */
+static void
+test_refused(void **state)
+{
+	struct tsm_store *s;
+	struct tsm_op op;
+	char url[512];
+	int64_t a, id, id2;
+
+	(void)state;
+	s = suite_fresh(url, sizeof(url));
+	suite_cards(s, "C8", 1);
+	a = card_id(s, "C800000000");
+	id = queue_lock(s, "C800000000", "refused-1");
+	assert_int_equal(tsm_store_session_begin(s, "r1", a, "kiosk-1", NULL,
+	    0), 0);
+	end_op_session(s, "r1", "done", a, "C800000000", "kiosk-1", id,
+	    "failed", 2);
+	assert_op_row(s, id, "failed", 0);
+	assert_int_equal(tsm_store_op_get(s, id, &op), 0);
+	assert_string_equal(op.result, "CAP file refused");
+	tsm_op_clear(&op);
+	/* Without the flag, a queued operation does not move. */
+	id2 = queue_lock(s, "C800000000", "refused-2");
+	end_op_session(s, "r1", "done", a, "C800000000", "kiosk-1", id2,
+	    "failed", 0);
+	assert_op_row(s, id2, "queued", 0);
+	/* Taken by another session: a late refusal leaves it running. */
+	assert_int_equal(tsm_store_session_begin(s, "r2", a, "kiosk-1", &id2,
+	    1), 0);
+	end_op_session(s, "r1", "done", a, "C800000000", "kiosk-1", id2,
+	    "failed", 2);
+	assert_op_row(s, id2, "running", 1);
+	tsm_store_close(s);
+}
+
 /*
  * Two sessions on one card (two agents, one of them pre-computing on a
  * hint): the claim takes queued operations only and writes nothing
@@ -251,6 +292,7 @@ test_claim_ownership(void **state)
 const struct CMUnitTest suite_channel[] = {
 	cmocka_unit_test(test_claim_ownership),
 	cmocka_unit_test(test_unsent_requeue),
+	cmocka_unit_test(test_refused),
 	cmocka_unit_test(test_channel_roundtrip),
 	cmocka_unit_test(test_channel_forget),
 	cmocka_unit_test(test_channel_bad_row),

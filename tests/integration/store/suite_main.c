@@ -166,6 +166,7 @@ main(int argc, char **argv)
 	fails += run("audit", suite_audit, suite_audit_n);
 	fails += run("concurrency", suite_concurrency, suite_concurrency_n);
 	fails += run("channel", suite_channel, suite_channel_n);
+	fails += run("versions", suite_versions, suite_versions_n);
 	if (strncmp(suite_template, "mariadb://", 10) == 0 &&
 	    suite_mariadb_n > 0)
 		fails += run("mariadb", suite_mariadb, suite_mariadb_n);

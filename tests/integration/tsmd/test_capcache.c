@@ -5,7 +5,11 @@
  * is a hit; a file that differs by one byte is a miss with its own
  * answer; 16 entries at most, the oldest evicted; malformed files and
  * malformed hex are refused and never enter; a caller's copy survives its
- * entry's eviction and the table being cleared.
+ * entry's eviction and the table being cleared. Given the bytes and
+ * their SHA-256, as the store keeps them since schema 0005: bytes that do
+ * not hash to the SHA-256 asked for are refused and never enter; a put
+ * file is then found by its SHA-256, equal to a fresh parse; the two
+ * kinds of key never meet.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,9 +20,12 @@
 
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+
 #include "capgen.h"
 #include "gp/buf.h"
 #include "gp/cap.h"
+#include "gp/err.h"
 #include "server/server_int.h"
 
 /* The demo CAP for package D2 76 00 01 77 54 53 4D n. */
@@ -171,6 +178,67 @@ test_malformed(void **st)
 	free(z);
 }
 
+static void
+sha256(const void *p, size_t n, uint8_t md[32])
+{
+	assert_int_equal(EVP_Digest(p, n, md, NULL, EVP_sha256(), NULL), 1);
+}
+
+static void
+test_by_sha256(void **st)
+{
+	struct tsm_capv v;
+	uint8_t *z1, *z2, md1[32], md2[32], mdh[32];
+	size_t l1, l2;
+	char *h;
+	int hit = -1;
+
+	(void)st;
+	tsm_capv_cache_clear();
+	demo(3, &z1, &l1);
+	demo(4, &z2, &l2);
+	sha256(z1, l1, md1);
+	sha256(z2, l2, md2);
+	assert_int_equal(tsm_capv_find(md1, &v, &hit), 0);
+	assert_int_equal(hit, 0);
+	assert_null(v.lfdb);
+	/* The store's bytes are not the file the payload names. */
+	assert_int_equal(tsm_capv_put(md1, z2, l2, &v), GP_ERR_AUTH);
+	assert_null(v.lfdb);
+	assert_int_equal(tsm_capv_find(md1, &v, &hit), 0);
+	assert_int_equal(hit, 0);
+	assert_int_equal(tsm_capv_find(md2, &v, &hit), 0);
+	assert_int_equal(hit, 0);
+	/* The right bytes: parsed, then found. */
+	assert_int_equal(tsm_capv_put(md1, z1, l1, &v), 0);
+	assert_same_as_parse(z1, l1, &v);
+	tsm_capv_free(&v);
+	assert_int_equal(tsm_capv_find(md1, &v, &hit), 0);
+	assert_int_equal(hit, 1);
+	assert_same_as_parse(z1, l1, &v);
+	tsm_capv_free(&v);
+	/* A malformed file with the right hash: refused, never entered. */
+	z2[0] ^= 0xFF;
+	sha256(z2, l2, md2);
+	assert_int_not_equal(tsm_capv_put(md2, z2, l2, &v), 0);
+	assert_null(v.lfdb);
+	assert_int_equal(tsm_capv_find(md2, &v, &hit), 0);
+	assert_int_equal(hit, 0);
+	/* The hex text's key and the bytes' key are apart: the same file
+	 * in hex is a miss, and its entry is not found by the text's hash. */
+	h = hexof(z1, l1);
+	sha256(h, strlen(h), mdh);
+	assert_int_equal(tsm_capv_find(mdh, &v, &hit), 0);
+	assert_int_equal(hit, 0);
+	get(z1, l1, 0, &v);
+	tsm_capv_free(&v);
+	assert_int_equal(tsm_capv_find(mdh, &v, &hit), 0);
+	assert_int_equal(hit, 0);
+	free(h);
+	free(z1);
+	free(z2);
+}
+
 int
 main(void)
 {
@@ -178,6 +246,7 @@ main(void)
 		cmocka_unit_test(test_hit_and_miss),
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_by_sha256),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 

@@ -5,7 +5,9 @@
  * tsm-keyd) read back from the card, suspend / resume / terminate with the
  * card's life cycle checked, and refresh of the registry. After every
  * session the card's registry (read by the test with its own secure
- * channel) equals the store's instances.
+ * channel) equals the store's instances. Install payloads: the CAP by
+ * SHA-256 from the store, the older form with the CAP in hex, and a store
+ * whose bytes no longer match the payload.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -23,6 +25,7 @@
 #include "gp/cmd.h"
 #include "keys.h"
 #include "store/ops.h"
+#include "store/store_int.h"
 #include "tsmd_env.h"
 
 #define DEMO_APP	"D27600017754534D0101"
@@ -501,6 +504,113 @@ test_refresh(void **state)
 	tcard_free(&card);
 }
 
+/* One statement on the test's store: a BLOB or text, a text, an id. */
+static void
+store_exec(const char *sql, const void *a, size_t alen, const char *b,
+    int64_t id)
+{
+	struct tsm_store *s;
+	struct tsm_val v[3];
+
+	assert_int_equal(tsm_store_open(&s, env.db, NULL), 0);
+	v[0] = alen > 0 ? tsm_v_blob(a, alen) : tsm_v_text(a);
+	v[1] = tsm_v_text(b);
+	v[2] = tsm_v_int(id);
+	assert_int_equal(s->be->exec(s->db, sql, v, 3, NULL, NULL), 0);
+	tsm_store_close(s);
+}
+
+/* The operation's payload, and the SHA-256 (hex) it names. */
+static char *
+op_payload(int64_t id, char sha[65])
+{
+	struct tsm_store *s;
+	struct tsm_op op;
+	const char *p;
+	char *out;
+
+	assert_int_equal(tsm_store_open(&s, env.db, NULL), 0);
+	assert_int_equal(tsm_store_op_get(s, id, &op), 0);
+	assert_non_null(p = strstr(op.payload, "\"cap_sha256\":\""));
+	memcpy(sha, p + 14, 64);
+	sha[64] = '\0';
+	assert_non_null(out = strdup(op.payload));
+	tsm_op_clear(&op);
+	tsm_store_close(s);
+	return out;
+}
+
+/* The payload with the CAP file in hex instead of its SHA-256, as
+ * tsmctl wrote it before schema 0005. */
+static char *
+legacy_payload(const char *payload, const char *cap_path)
+{
+	uint8_t *cap;
+	char *hex, *out;
+	const char *rest;
+	size_t n;
+	FILE *f;
+
+	assert_non_null(f = fopen(cap_path, "rb"));
+	assert_non_null(cap = malloc(1 << 20));
+	n = fread(cap, 1, 1 << 20, f);
+	fclose(f);
+	assert_true(n > 0);
+	assert_non_null(hex = malloc(2 * n + 1));
+	gp_hex_encode(cap, n, hex);
+	assert_non_null(rest = strstr(payload, "\"package\""));
+	assert_non_null(out = malloc(strlen(hex) + strlen(rest) + 16));
+	sprintf(out, "{\"cap\":\"%s\",%s", hex, rest);
+	free(hex);
+	free(cap);
+	return out;
+}
+
+static void
+test_install_payload_forms(void **state)
+{
+	struct tconn c;
+	struct tcard card, card2;
+	char sha[65], cap2[300], out[1024], *p, *old;
+	int64_t id;
+
+	(void)state;
+	/* The older form: the CAP file in hex in the payload. */
+	assert_int_equal(tcard_new(&env, 27, 1, NULL, &card), 0);
+	tconn_agent(&c, &env, "kiosk-1");
+	id = tenv_queue(&env, card.csn, NULL, "install %s", demo);
+	p = op_payload(id, sha);
+	old = legacy_payload(p, demo);
+	store_exec("UPDATE operations SET payload = ? WHERE ? IS NULL AND"
+	    " id = ?", old, 0, NULL, id);
+	tsession_expect(&c, &card, 3, "Installed 1 application.");
+	tenv_assert_op(&env, id, "done");
+	tenv_assert_agree(&env, &card, DEMO_APP ":selectable");
+	free(old);
+	free(p);
+	/* A version whose stored bytes no longer hash to the payload's
+	 * SHA-256 (a CAP tsmd has not parsed yet): the operation fails with
+	 * the reason, nothing is loaded, and the card and store agree. */
+	snprintf(cap2, sizeof(cap2), "%s/other.cap", env.dir);
+	assert_int_equal(tenv_tsmctl(&env, NULL, 0, "cap demo %s "
+	    "--package-aid D27600017754534D09 --applet-aid "
+	    "D27600017754534D0901", cap2), 0);
+	assert_int_equal(tcard_new(&env, 28, 1, NULL, &card2), 0);
+	id = tenv_queue(&env, card2.csn, NULL, "install %s", cap2);
+	free(op_payload(id, sha));
+	store_exec("UPDATE app_versions SET cap = ? WHERE cap_sha256 = ?"
+	    " AND id > ?", "not the file", 12, sha, 0);
+	tsession_expect(&c, &card2, 3, "1 change could not be made.");
+	tenv_assert_op(&env, id, "failed");
+	tenv_assert_agree(&env, &card2, "");
+	assert_int_equal(tenv_tsmctl(&env, out, sizeof(out), "op show %lld",
+	    (long long)id), 0);
+	assert_non_null(strstr(out, "CAP file refused"));
+	tconn_close(&c);
+	tcard_free(&card);
+	tcard_free(&card2);
+}
+
 int
 main(void)
 {
@@ -511,6 +621,7 @@ main(void)
 		cmocka_unit_test(test_personalise),
 		cmocka_unit_test(test_suspend_resume_terminate),
 		cmocka_unit_test(test_refresh),
+		cmocka_unit_test(test_install_payload_forms),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
