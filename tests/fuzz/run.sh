@@ -43,7 +43,15 @@ for h in "${harnesses[@]}"; do
 		printf '\001[{"csn":"4790000000000002","iin":"42","cin":"4502","kdd":"0000AABBCCDE","product":"EMV-JC304","batch":"LOT-1","transport_key_version":255}]' > "$corpus/seed-json" ;;
 	fuzz_scp_card) seed "$corpus" 'step\.[0-9]+\.wire|expect\.ext_auth|expect\.init_update' ;;
 	fuzz_rapdu) seed "$corpus" 'step\.[0-9]+\.rsp\.wire|input' ;;
-	fuzz_script) seed "$corpus" 'step\.[0-9]+\.plain|input' ;;
+	fuzz_script)	# the vectors' scripts, and command scripts with the
+		# DF 20 expected R-APDU extension (first, after, repeated, 1 byte)
+		seed "$corpus" 'step\.[0-9]+\.plain|input'
+		for x in AA0CDF20029000220580CA9F7F00 \
+		    AA11220580CA9F7F00DF20029000DF20029000 \
+		    AA0B220580CA9F7F00DF200190 \
+		    AA0E220580CA9F7F00DF200401026310; do
+			perl -e 'print pack("H*", $ARGV[0])' "$x" > "$corpus/df20-$x"
+		done ;;
 	*) seed "$corpus" 'input|init_update\.rsp|step\.[0-9]+\.rsp\.plain' ;;
 	esac
 	echo "-- $h ($secs s, $(ls "$corpus" | wc -l) seeds)"
