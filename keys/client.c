@@ -250,18 +250,24 @@ keys_ping(struct keys_client *c)
 	return r;
 }
 
-static void
+/* A label that does not fit is refused, never cut: a cut label could
+ * name another key set. */
+static int
 set_label(char *dst, const char *src)
 {
-	snprintf(dst, KEYS_LABEL_MAX + 1, "%s", src != NULL ? src : "");
+	if (src == NULL || strlen(src) > KEYS_LABEL_MAX)
+		return KEYS_ERR_INVAL;
+	memcpy(dst, src, strlen(src) + 1);
+	return 0;
 }
 
-static void
+static int
 open_req(struct keys_req *q, const struct keys_open_req *o)
 {
 	memset(q, 0, sizeof(*q));
 	q->type = KEYS_REQ_OPEN;
-	set_label(q->label, o->label);
+	if (o->aidlen > 16 || set_label(q->label, o->label) != 0)
+		return KEYS_ERR_INVAL;
 	q->ver = o->version;
 	q->proto = (uint8_t)o->proto;
 	q->i = o->i;
@@ -272,6 +278,7 @@ open_req(struct keys_req *q, const struct keys_open_req *o)
 	q->rsplen = o->rsplen;
 	q->aid = o->sd_aid;
 	q->aidlen = o->sd_aid != NULL ? o->aidlen : 0;
+	return 0;
 }
 
 /* The result of an open answer (after its status) into out. */
@@ -308,9 +315,8 @@ keys_open_channel_aid(struct keys_client *c, const char *label,
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (aidlen > 16)
-		return KEYS_ERR_INVAL;
-	open_req(&q, &o);
+	if ((r = open_req(&q, &o)) != 0)
+		return r;
 	if ((r = call(c, &q, ans, &rd)) == 0)
 		r = open_result(&rd, s, out);
 	if (r != 0)
@@ -350,10 +356,8 @@ keys_open_channels(struct keys_client *c, const struct keys_open_req *o,
 		return KEYS_ERR_INVAL;
 	gp_wr_init(&w, body, sizeof(body));
 	for (k = 0; k < n; k++) {
-		if (o[k].aidlen > 16)
-			return KEYS_ERR_INVAL;
-		open_req(&q, &o[k]);
-		if ((r = put_frame(&q, &w)) != 0)
+		if ((r = open_req(&q, &o[k])) != 0 ||
+		    (r = put_frame(&q, &w)) != 0)
 			return r;
 	}
 	if ((r = keys_connect(c)) != 0)
@@ -402,7 +406,7 @@ predict_req(struct keys_req *q, const struct keys_predict_req *p)
 	    p->seq > 0xFFFFFF || p->aidlen < 5 || p->aidlen > 16)
 		return KEYS_ERR_INVAL;
 	q->type = KEYS_REQ_PREDICT;
-	set_label(q->label, p->label);
+	(void)set_label(q->label, p->label);	/* checked above */
 	q->ver = p->version;
 	q->proto = 3;
 	q->i = p->i;
@@ -533,8 +537,9 @@ keys_put_key(struct keys_client *c, const struct keys_putkey_req *p,
 	uint16_t n;
 	int r;
 
-	set_label(q.label, p->label);
-	set_label(q.label2, p->new_label);
+	if (set_label(q.label, p->label) != 0 ||
+	    set_label(q.label2, p->new_label) != 0)
+		return KEYS_ERR_INVAL;
 	q.ver = p->version;
 	q.proto = (uint8_t)p->proto;
 	q.s = 8;
@@ -569,7 +574,8 @@ keys_card_kcv(struct keys_client *c, const char *label, uint8_t version,
 	struct gp_rd rd;
 	int r;
 
-	set_label(q.label, label);
+	if (set_label(q.label, label) != 0)
+		return KEYS_ERR_INVAL;
 	q.ver = version;
 	memcpy(q.kdd, kdd, GP_KDD_LEN);
 	if ((r = call(c, &q, ans, &rd)) == 0 && gp_rd_copy(&rd, kcvs, 9) != 0)
@@ -597,7 +603,8 @@ keys_generate(struct keys_client *c, const char *label, uint8_t version,
 
 	if (len > 255)
 		return KEYS_ERR_INVAL;
-	set_label(q.label, label);
+	if (set_label(q.label, label) != 0)
+		return KEYS_ERR_INVAL;
 	q.ver = version;
 	q.role = (uint8_t)role;
 	q.method = (uint8_t)method;
@@ -616,7 +623,8 @@ keys_import_components(struct keys_client *c, const char *label,
 
 	if (n < 2 || n > 3)
 		return KEYS_ERR_INVAL;
-	set_label(q.label, label);
+	if (set_label(q.label, label) != 0)
+		return KEYS_ERR_INVAL;
 	q.ver = version;
 	q.role = (uint8_t)role;
 	q.method = (uint8_t)method;
@@ -640,8 +648,9 @@ keys_import_wrapped(struct keys_client *c, const char *label,
 
 	if (len > 255)
 		return KEYS_ERR_INVAL;
-	set_label(q.label, label);
-	set_label(q.label2, tk_label);
+	if (set_label(q.label, label) != 0 ||
+	    set_label(q.label2, tk_label) != 0)
+		return KEYS_ERR_INVAL;
 	q.ver = version;
 	q.role = (uint8_t)role;
 	q.method = (uint8_t)method;
@@ -701,7 +710,8 @@ keys_hmac(struct keys_client *c, const char *label, uint8_t version,
 
 	if (n > KEYS_DATA_MAX)
 		return KEYS_ERR_TOOLARGE;
-	set_label(q.label, label);
+	if (set_label(q.label, label) != 0)
+		return KEYS_ERR_INVAL;
 	q.ver = version;
 	q.data = data;
 	q.datalen = n;
@@ -744,7 +754,8 @@ keys_sign(struct keys_client *c, const char *label, uint8_t version,
 	*siglen = 0;
 	if (check_hash(hlen) != 0)
 		return KEYS_ERR_INVAL;
-	set_label(q.label, label);
+	if (set_label(q.label, label) != 0)
+		return KEYS_ERR_INVAL;
 	q.ver = version;
 	q.data = hash;
 	q.datalen = hlen;
@@ -757,7 +768,8 @@ keys_pubkey(struct keys_client *c, const char *label, uint8_t version,
 {
 	struct keys_req q = { .type = KEYS_REQ_PUBKEY };
 
-	set_label(q.label, label);
+	if (set_label(q.label, label) != 0)
+		return KEYS_ERR_INVAL;
 	q.ver = version;
 	return blob_answer(c, &q, der, cap, derlen);
 }
@@ -780,7 +792,8 @@ keys_sign_token(struct keys_client *c, const char *label, uint8_t version,
 	if (scheme <= KEYS_SIG_AUTO || scheme > KEYS_SIG_LAST || n < 3 ||
 	    n > 258)
 		return KEYS_ERR_INVAL;
-	set_label(q.label, label);
+	if (set_label(q.label, label) != 0)
+		return KEYS_ERR_INVAL;
 	q.ver = version;
 	q.sigalg = (uint8_t)scheme;
 	q.data = data;
@@ -796,7 +809,8 @@ keys_import_pair(struct keys_client *c, const char *label, uint8_t version,
 
 	if (n == 0 || n > KEYS_DATA_MAX)
 		return KEYS_ERR_INVAL;
-	set_label(q.label, label);
+	if (set_label(q.label, label) != 0)
+		return KEYS_ERR_INVAL;
 	q.ver = version;
 	q.role = KEYS_ROLE_DAP;
 	q.data = der;
@@ -816,7 +830,8 @@ keys_verify_receipt(struct keys_client *c, const char *label,
 
 	if (n > KEYS_DATA_MAX || rlen < 8 || rlen > 16)
 		return KEYS_ERR_INVAL;
-	set_label(q.label, label);
+	if (set_label(q.label, label) != 0)
+		return KEYS_ERR_INVAL;
 	q.ver = version;
 	q.data = data;
 	q.datalen = n;
@@ -839,7 +854,8 @@ keys_encrypt_dgis(struct keys_client *c, const struct keys_dgi_req *d,
 
 	if (n == 0 || n > KEYS_DATA_MAX)
 		return KEYS_ERR_INVAL;
-	set_label(q.label, d->label);
+	if (set_label(q.label, d->label) != 0)
+		return KEYS_ERR_INVAL;
 	q.ver = d->version;
 	q.proto = (uint8_t)d->proto;
 	q.s = 8;

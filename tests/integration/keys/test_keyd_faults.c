@@ -81,6 +81,47 @@ test_unknown_key(void **state)
 	assert_int_equal(keys_card_kcv(&cl, "isd", 1, kdd, kcv), 0);
 }
 
+/* A label longer than the protocol's 32 characters is refused by the
+ * client, never cut: cut, it would name "isd" + 29 characters' key set. */
+static void
+test_long_label(void **state)
+{
+	uint8_t hc[8] = { 0 }, rsp[28] = { 0 }, kcv[9], kdd[10] = { 0 };
+	char fits[KEYS_LABEL_MAX + 1], over[KEYS_LABEL_MAX + 2];
+	struct keys_putkey_req pk;
+	struct keys_session ks;
+	uint8_t buf[300];
+	struct gp_wr w;
+
+	(void)state;
+	memset(fits, 'x', KEYS_LABEL_MAX);
+	fits[KEYS_LABEL_MAX] = '\0';
+	memset(over, 'x', KEYS_LABEL_MAX + 1);
+	over[KEYS_LABEL_MAX + 1] = '\0';
+	rsp[11] = 0x02;
+	/* 32 characters reach keyd (no such key); 33 do not leave. */
+	assert_int_equal(keys_open_channel(&cl, fits, 1, 2, 0x15, 8, hc,
+	    rsp, sizeof(rsp), &ks), KEYS_ERR_NOKEY);
+	assert_int_equal(keys_open_channel(&cl, over, 1, 2, 0x15, 8, hc,
+	    rsp, sizeof(rsp), &ks), KEYS_ERR_INVAL);
+	assert_int_equal(keys_card_kcv(&cl, fits, 1, kdd, kcv),
+	    KEYS_ERR_NOKEY);
+	assert_int_equal(keys_card_kcv(&cl, over, 1, kdd, kcv),
+	    KEYS_ERR_INVAL);
+	assert_int_equal(keys_card_kcv(&cl, NULL, 1, kdd, kcv),
+	    KEYS_ERR_INVAL);
+	memset(&pk, 0, sizeof(pk));
+	pk.label = "isd";
+	pk.version = 1;
+	pk.new_label = over;
+	pk.new_version = 2;
+	gp_wr_init(&w, buf, sizeof(buf));
+	assert_int_equal(keys_put_key(&cl, &pk, &w, kcv), KEYS_ERR_INVAL);
+	assert_int_equal(w.len, 0);
+	/* The connection is still good. */
+	assert_int_equal(keys_card_kcv(&cl, "isd", 1, kdd, kcv), 0);
+}
+
 static void
 test_wrong_uid(void **state)
 {
@@ -303,6 +344,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wrong_pin),
 		cmocka_unit_test(test_unknown_key),
+		cmocka_unit_test(test_long_label),
 		cmocka_unit_test(test_wrong_uid),
 		cmocka_unit_test(test_killed_mid_request),
 		cmocka_unit_test(test_killed_mid_pipeline),
