@@ -96,6 +96,7 @@ test_version_cap(void **state)
 	assert_int_equal(tsm_store_app_version_ensure(s, &r, &v2), 0);
 	assert_int_equal(v2, v3);
 	assert_cap(s, v3, sha_b, other, sizeof(other));
+	free(big);
 	assert_int_equal(tsm_store_app_version_cap(s, 0, sha_a, &big, &i),
 	    TSM_STORE_ERR_INVAL);
 	assert_null(big);
