@@ -138,11 +138,12 @@ build_request(const struct agent *a, const struct sess *s, int resume,
 	    "X-Admin-From: //tsm-agent/%s\r\n"
 	    "Content-Type: " AGENT_CT_REQUEST "\r\n"
 	    "Accept: " AGENT_CT_RESPONSE "\r\n"
+	    "X-TSM-Script-Max: %d\r\n"
 	    "Content-Length: %zu\r\n",
 	    a->url.path, v6 ? "[" : "", a->url.host, v6 ? "]" : "",
 	    strcmp(a->url.port, "443") != 0 ? ":" : "",
 	    strcmp(a->url.port, "443") != 0 ? a->url.port : "",
-	    a->id, s->body.len);
+	    a->id, AGENT_SCRIPT_MAX, s->body.len);
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return AGENT_ERR_INVAL;
 	gp_wr_reset(w);

@@ -24,7 +24,10 @@
 #define AGENT_HEADERS_MAX	64
 #define AGENT_SESSION_MAX	128
 #define AGENT_RESULT_MAX	200
-#define AGENT_SCRIPT_MAX	255	/* "80 01 executed" is one byte */
+/* Commands of one script. Past 255 a count takes two bytes (80 02, our
+ * extension of TS 102 226): the agent says so in X-TSM-Script-Max, and a
+ * TSM that does not know the header keeps to 255. */
+#define AGENT_SCRIPT_MAX	1024
 #define AGENT_EXCHANGES_MAX	16	/* per session: the TSM needs 3 */
 #define AGENT_CSN_LEN		20	/* X-Admin-Card: 20 hex digits */
 

@@ -16,11 +16,13 @@
 #include "gp/apdu.h"
 #include "gp/err.h"
 #include "gp/script.h"
+#include "gp/tlv.h"
 
 #define RAPDU_MAX	(65536 + 2)
 #define GETRSP_ROUNDS	64		/* a card that never stops saying 61 */
-/* Room left in the body for the TLV framing of 255 R-APDUs. */
-#define ACC_MAX		(AGENT_BODY_MAX - 2048)
+/* Room left in the body for the TLV framing of AGENT_SCRIPT_MAX R-APDUs
+ * (23 82 hi lo each, and the template's head). */
+#define ACC_MAX		(AGENT_BODY_MAX - 4 * AGENT_SCRIPT_MAX - 16)
 
 struct run {
 	const struct agent_card	*card;
@@ -28,7 +30,7 @@ struct run {
 	uint8_t			 cbuf[4 + 3 + 2];	/* GET RESPONSE */
 	uint8_t			*rebuf;		/* GP_APDU_WIRE_MAX */
 	struct gp_wr		 acc;		/* all R-APDUs */
-	size_t			 off[AGENT_SCRIPT_MAX + 1];
+	size_t			*off;		/* [commands + 1] */
 };
 
 const char *
@@ -126,20 +128,48 @@ stop_status(const uint8_t *cmd, uint16_t sw)
 static int
 encode(struct run *x, unsigned nr, int bad, struct gp_wr *out)
 {
-	struct gp_span sp[AGENT_SCRIPT_MAX];
-	struct gp_script_rsp rsp = { .rapdus = sp, .cap = AGENT_SCRIPT_MAX };
+	struct gp_script_rsp rsp = { .cap = nr };
+	struct gp_span *sp;
 	unsigned i;
+	int r;
 
+	if ((sp = calloc(nr > 0 ? nr : 1, sizeof(*sp))) == NULL)
+		return AGENT_ERR_NOMEM;
 	x->off[nr] = x->acc.len;
 	for (i = 0; i < nr; i++) {
 		sp[i].p = x->acc.p + x->off[i];
 		sp[i].len = x->off[i + 1] - x->off[i];
 	}
+	rsp.rapdus = sp;
 	rsp.n = nr;
 	rsp.executed = nr;
 	rsp.bad_format = bad;
 	gp_wr_reset(out);
-	return gp_script_rsp_encode(&rsp, out) != 0 ? AGENT_ERR_TOOBIG : 0;
+	r = gp_script_rsp_encode(&rsp, out) != 0 ? AGENT_ERR_TOOBIG : 0;
+	free(sp);
+	return r;
+}
+
+/*
+ * How many entries to make room for: the TLVs inside the script's
+ * template, never more than AGENT_SCRIPT_MAX. Only the memory depends on
+ * it: the decoder finds what is wrong with a script, and one of more
+ * commands than AGENT_SCRIPT_MAX is refused there.
+ */
+static size_t
+script_cap(const uint8_t *p, size_t len)
+{
+	struct gp_tlv_it it;
+	struct gp_tlv t;
+	size_t n = 0;
+
+	gp_tlv_it_init(&it, p, len);
+	if (gp_tlv_next(&it, &t) != 1)
+		return 1;
+	gp_tlv_it_init(&it, t.v, t.len);
+	while (n < AGENT_SCRIPT_MAX && gp_tlv_next(&it, &t) == 1)
+		n++;
+	return n > 0 ? n : 1;
 }
 
 /* The R-APDU just recorded (acc from off[i]) is the expected one. */
@@ -194,10 +224,13 @@ agent_exec_script(const struct agent_card *card, const uint8_t *p,
 	size_t n = 0;
 	int r, bad = -1;
 
+	size_t cap = script_cap(p, len);
+
 	memset(res, 0, sizeof(*res));
-	if ((cmds = calloc(AGENT_SCRIPT_MAX, sizeof(*cmds))) == NULL ||
-	    (expect = calloc(AGENT_SCRIPT_MAX, sizeof(*expect))) == NULL ||
+	if ((cmds = calloc(cap, sizeof(*cmds))) == NULL ||
+	    (expect = calloc(cap, sizeof(*expect))) == NULL ||
 	    (x = calloc(1, sizeof(*x))) == NULL ||
+	    (x->off = calloc(cap + 1, sizeof(*x->off))) == NULL ||
 	    (x->rbuf = malloc(RAPDU_MAX)) == NULL ||
 	    (x->rebuf = malloc(GP_APDU_WIRE_MAX)) == NULL) {
 		r = AGENT_ERR_NOMEM;
@@ -205,8 +238,7 @@ agent_exec_script(const struct agent_card *card, const uint8_t *p,
 	}
 	x->card = card;
 	gp_wr_init_dyn(&x->acc, ACC_MAX);
-	if ((r = gp_script_decode_x(p, len, cmds, expect, AGENT_SCRIPT_MAX,
-	    &n)) != 0)
+	if ((r = gp_script_decode_x(p, len, cmds, expect, cap, &n)) != 0)
 		bad = r == GP_ERR_TRUNC ? GP_SCRIPT_BAD_LENGTH :
 		    GP_SCRIPT_BAD_TAG;
 	else if ((r = run_all(x, cmds, expect, n, res)) != 0)
@@ -219,6 +251,7 @@ agent_exec_script(const struct agent_card *card, const uint8_t *p,
 			gp_wipe(x->rbuf, RAPDU_MAX);
 		free(x->rbuf);
 		free(x->rebuf);
+		free(x->off);
 	}
 	free(x);
 	free(expect);

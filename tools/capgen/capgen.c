@@ -41,6 +41,10 @@ struct demo {
 	uint8_t		comp[GP_CAP_NTAGS][COMP_CAP];
 	size_t		len[GP_CAP_NTAGS];
 	char		name[GP_CAP_NTAGS][64];	/* ZIP entry names */
+	uint8_t		*table;		/* a Static Field component with a
+					 * byte array of table_len, or NULL */
+	size_t		table_len;	/* (its whole component) */
+	uint16_t	sf_size[3];	/* static_field_size_info */
 };
 
 static const uint8_t import_info[] = {
@@ -180,19 +184,65 @@ demo_applet(struct demo *d, const uint8_t *aid, size_t n)
 static int
 demo_directory(struct demo *d)
 {
-	static const uint8_t tail[] = { 0, 0, 0, 0, 0, 0, 1, 1, 0 };
+	/* import count 1, applet count 1, no custom component */
+	static const uint8_t tail[] = { 1, 1, 0 };
 	uint8_t info[64];
 	struct gp_wr w;
+	size_t len;
 	int t, r;
 
-	d->len[GP_CAP_DIRECTORY] = 3 + 11 * 2 + sizeof(tail);
+	d->len[GP_CAP_DIRECTORY] = 3 + 11 * 2 + 6 + sizeof(tail);
 	gp_wr_init(&w, info, sizeof(info));
-	for (t = GP_CAP_HEADER; t <= GP_CAP_DESCRIPTOR; t++)
-		if ((r = gp_wr_u16(&w, d->len[t] ? d->len[t] - 3 : 0)) != 0)
+	for (t = GP_CAP_HEADER; t <= GP_CAP_DESCRIPTOR; t++) {
+		len = t == GP_CAP_STATICFIELD && d->table != NULL ?
+		    d->table_len : d->len[t];
+		if ((r = gp_wr_u16(&w, len ? (uint16_t)(len - 3) : 0)) != 0)
+			return r;
+	}
+	for (t = 0; t < 3; t++)
+		if ((r = gp_wr_u16(&w, d->sf_size[t])) != 0)
 			return r;
 	if ((r = gp_wr_put(&w, tail, sizeof(tail))) != 0)
 		return r;
 	return demo_put(d, GP_CAP_DIRECTORY, info, w.len);
+}
+
+/*
+ * A Static Field component holding one static byte array of n bytes
+ * (JCVM 6.10: image of one reference, one array_init of type byte), as a
+ * large constant table would be: how a load file of any size is made.
+ */
+static int
+demo_table(struct demo *d, size_t n)
+{
+	struct gp_wr w;
+	size_t i, len = 3 + 13 + n;
+	int r;
+
+	if (n == 0 || len > 3 + 0xFFFF)
+		return GP_ERR_INVAL;
+	if ((d->table = malloc(len)) == NULL)
+		return GP_ERR_NOMEM;
+	d->table_len = len;
+	gp_wr_init(&w, d->table, len);
+	if ((r = gp_wr_u8(&w, GP_CAP_STATICFIELD)) != 0 ||
+	    (r = gp_wr_u16(&w, (uint16_t)(len - 3))) != 0 ||
+	    (r = gp_wr_u16(&w, 2)) != 0 ||	/* image_size: one reference */
+	    (r = gp_wr_u16(&w, 1)) != 0 ||	/* reference_count */
+	    (r = gp_wr_u16(&w, 1)) != 0 ||	/* array_init_count */
+	    (r = gp_wr_u8(&w, 3)) != 0 ||	/* type byte */
+	    (r = gp_wr_u16(&w, (uint16_t)n)) != 0)
+		return r;
+	for (i = 0; i < n; i++)		/* not compressible to nothing */
+		if ((r = gp_wr_u8(&w, (uint8_t)(i * 131 + (i >> 8)))) != 0)
+			return r;
+	if ((r = gp_wr_u16(&w, 0)) != 0 ||	/* default_value_count */
+	    (r = gp_wr_u16(&w, 0)) != 0)	/* non_default_value_count */
+		return r;
+	d->sf_size[0] = 2;
+	d->sf_size[1] = 1;
+	d->sf_size[2] = (uint16_t)n;
+	return 0;
 }
 
 static int
@@ -312,6 +362,13 @@ int
 capgen_demo(const uint8_t *pkg, size_t plen, const uint8_t *app,
     size_t alen, uint8_t **out, size_t *outlen)
 {
+	return capgen_demo_table(pkg, plen, app, alen, 0, out, outlen);
+}
+
+int
+capgen_demo_table(const uint8_t *pkg, size_t plen, const uint8_t *app,
+    size_t alen, size_t table, uint8_t **out, size_t *outlen)
+{
 	static const uint8_t defpkg[] = {
 		0xD2, 0x76, 0x00, 0x01, 0x77, 0x54, 0x53, 0x4D, 0x01,
 	};
@@ -338,7 +395,8 @@ capgen_demo(const uint8_t *pkg, size_t plen, const uint8_t *app,
 		return GP_ERR_INVAL;
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return GP_ERR_NOMEM;
-	if ((r = demo_build(d, pkg, plen, app, alen)) != 0)
+	if ((table > 0 && (r = demo_table(d, table)) != 0) ||
+	    (r = demo_build(d, pkg, plen, app, alen)) != 0)
 		goto out;
 	e[n++] = (struct capgen_ent){ "META-INF/MANIFEST.MF",
 	    (const uint8_t *)manifest, sizeof(manifest) - 1 };
@@ -348,9 +406,14 @@ capgen_demo(const uint8_t *pkg, size_t plen, const uint8_t *app,
 			    DEMO_PATH, gp_cap_comp_name(t));
 			e[n++] = (struct capgen_ent){ d->name[t], d->comp[t],
 			    d->len[t] };
+			if (t == GP_CAP_STATICFIELD && d->table != NULL) {
+				e[n - 1].p = d->table;
+				e[n - 1].len = d->table_len;
+			}
 		}
 	r = capgen_zip(e, n, out, outlen);
  out:
+	free(d->table);
 	free(d);
 	return r;
 }

@@ -27,6 +27,14 @@ struct capgen_ent {
 int	capgen_demo(const uint8_t *pkg_aid, size_t pkg_len,
 	    const uint8_t *applet_aid, size_t applet_len, uint8_t **out,
 	    size_t *outlen);
+/*
+ * The same with a static byte array of table bytes (1..65522) in its
+ * Static Field component: a load file of about table + 300 bytes, to try
+ * large installs with. table 0: capgen_demo.
+ */
+int	capgen_demo_table(const uint8_t *pkg_aid, size_t pkg_len,
+	    const uint8_t *applet_aid, size_t applet_len, size_t table,
+	    uint8_t **out, size_t *outlen);
 /* Writes entries into a new in-memory ZIP (deflated); caller frees *out. */
 int	capgen_zip(const struct capgen_ent *, size_t n, uint8_t **out,
 	    size_t *outlen);

@@ -2,7 +2,8 @@
  * tsmctl cap: build the demo CAP, show what libgp reads in a CAP file and
  * print its Load File Data Block.
  *
- *	cap demo OUT.cap [--package-aid HEX] [--applet-aid HEX]
+ *	cap demo OUT.cap [--package-aid HEX] [--applet-aid HEX] [--table N]
+ *		(--table: a static byte array of N bytes, for a large file)
  *	cap info FILE.cap [--json]
  *	cap loadfile FILE.cap
  *
@@ -22,7 +23,7 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: tsmctl cap demo OUT.cap [--package-aid HEX] "
-	    "[--applet-aid HEX]\n"
+	    "[--applet-aid HEX] [--table N]\n"
 	    "       tsmctl cap info FILE.cap [--json]\n"
 	    "       tsmctl cap loadfile FILE.cap\n");
 	return 2;
@@ -112,13 +113,26 @@ static int
 cmd_demo(int argc, char **argv)
 {
 	uint8_t pkg[GP_CAP_AID_MAX], app[GP_CAP_AID_MAX], *zip = NULL;
-	size_t plen = 0, alen = 0, zlen;
+	size_t plen = 0, alen = 0, zlen, table = 0;
+	char *end;
 	int i, r, havepkg = 0, haveapp = 0;
 
 	if (argc < 2)
 		return usage();
 	for (i = 2; i < argc; i += 2) {
-		if (strcmp(argv[i], "--package-aid") == 0) {
+		if (i + 1 >= argc)
+			return usage();
+		if (strcmp(argv[i], "--table") == 0) {
+			unsigned long v = strtoul(argv[i + 1], &end, 10);
+
+			if (*argv[i + 1] == '\0' || *end != '\0' || v < 1 ||
+			    v > 65522) {
+				fprintf(stderr, "tsmctl cap demo: --table is "
+				    "1..65522 bytes\n");
+				return 2;
+			}
+			table = v;
+		} else if (strcmp(argv[i], "--package-aid") == 0) {
 			if (parse_aid(argv[i], argv[i + 1], pkg, &plen) != 0)
 				return 2;
 			havepkg = 1;
@@ -129,8 +143,8 @@ cmd_demo(int argc, char **argv)
 		} else
 			return usage();
 	}
-	if ((r = capgen_demo(havepkg ? pkg : NULL, plen, haveapp ? app : NULL,
-	    alen, &zip, &zlen)) != 0) {
+	if ((r = capgen_demo_table(havepkg ? pkg : NULL, plen,
+	    haveapp ? app : NULL, alen, table, &zip, &zlen)) != 0) {
 		fprintf(stderr, "tsmctl cap demo: %s\n", gp_strerror(r));
 		return 1;
 	}

@@ -246,8 +246,7 @@ gp_load_count(const struct gp_load *l)
 		return r;
 	total = h.len + l->lfdb_len;
 	n = (total + l->block - 1) / l->block;
-	/* P2 numbers the blocks from 00 to FF. */
-	return n > 256 ? GP_ERR_TOOLARGE : (long)n;
+	return n > GP_LOAD_BLOCKS_MAX ? GP_ERR_TOOLARGE : (long)n;
 }
 
 int

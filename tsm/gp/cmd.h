@@ -137,7 +137,14 @@ struct gp_load {
 	size_t		 block;
 };
 
-/* Number of LOAD commands, or a negative gp_err (at most 256 commands). */
+/*
+ * Number of LOAD commands, or a negative gp_err (at most
+ * GP_LOAD_BLOCKS_MAX). P2 numbers the blocks from 00 to FF (GP 2.3.1
+ * 11.6.2.2); past FF it starts again at 00, as GlobalPlatformPro sends and
+ * cards accept, which is what lets a load file pass 256 blocks (about
+ * 61 KB with short APDUs under C-MAC).
+ */
+#define GP_LOAD_BLOCKS_MAX	4096
 long	gp_load_count(const struct gp_load *);
 int	gp_cmd_load(const struct gp_load *, size_t index, struct gp_wr *);
 

@@ -175,19 +175,44 @@ gp_script_decode_x(const uint8_t *p, size_t len, struct gp_span *apdus,
 	return cmd_decode(p, len, &o);
 }
 
+/* A count: one byte up to 255 (TS 102 226), two beyond (our extension
+ * for scripts of more than 255 commands, docs/protocol/agent.md). */
+static int
+put_count(struct gp_wr *w, unsigned tag, unsigned v)
+{
+	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+
+	return v <= 0xFF ? gp_tlv_put(w, tag, b + 1, 1) :
+	    gp_tlv_put(w, tag, b, 2);
+}
+
+/* Its reader: the shortest form only, so that every count has one
+ * encoding. */
+static int
+get_count(const struct gp_tlv *t, unsigned *v)
+{
+	if (t->len == 1) {
+		*v = t->v[0];
+		return 0;
+	}
+	if (t->len != 2 || t->v[0] == 0)
+		return GP_ERR_FORMAT;
+	*v = (unsigned)t->v[0] << 8 | t->v[1];
+	return 0;
+}
+
 int
 gp_script_rsp_encode(const struct gp_script_rsp *rsp, struct gp_wr *w)
 {
-	uint8_t ex, bf;
 	size_t i, mark;
 	int r;
 
-	if (rsp->executed > 0xFF || rsp->bad_format > 0xFF ||
+	if (rsp->executed > GP_SCRIPT_CMDS_MAX ||
+	    rsp->bad_format > (int)GP_SCRIPT_CMDS_MAX ||
 	    (rsp->n > 0 && rsp->rapdus == NULL))
 		return GP_ERR_INVAL;
-	ex = (uint8_t)rsp->executed;
 	if ((r = gp_tlv_open(w, GP_SCRIPT_RSP, &mark)) != 0 ||
-	    (r = gp_tlv_put(w, GP_SCRIPT_EXECUTED, &ex, 1)) != 0)
+	    (r = put_count(w, GP_SCRIPT_EXECUTED, rsp->executed)) != 0)
 		return r;
 	for (i = 0; i < rsp->n; i++) {
 		if (rsp->rapdus[i].len < 2)	/* at least SW1 SW2 */
@@ -196,11 +221,9 @@ gp_script_rsp_encode(const struct gp_script_rsp *rsp, struct gp_wr *w)
 		    rsp->rapdus[i].len)) != 0)
 			return r;
 	}
-	if (rsp->bad_format >= 0) {
-		bf = (uint8_t)rsp->bad_format;
-		if ((r = gp_tlv_put(w, GP_SCRIPT_BAD_FORMAT, &bf, 1)) != 0)
-			return r;
-	}
+	if (rsp->bad_format >= 0 && (r = put_count(w, GP_SCRIPT_BAD_FORMAT,
+	    (unsigned)rsp->bad_format)) != 0)
+		return r;
 	return gp_tlv_close(w, mark);
 }
 
@@ -210,10 +233,9 @@ rsp_child(const struct gp_tlv *t, struct gp_script_rsp *rsp, int *seen)
 {
 	switch (t->tag) {
 	case GP_SCRIPT_EXECUTED:
-		if (t->len != 1 || (*seen)++)
+		if ((*seen)++)
 			return GP_ERR_FORMAT;
-		rsp->executed = t->v[0];
-		return 0;
+		return get_count(t, &rsp->executed);
 	case GP_SCRIPT_RAPDU:
 		if (t->len < 2)
 			return GP_ERR_FORMAT;
@@ -222,11 +244,17 @@ rsp_child(const struct gp_tlv *t, struct gp_script_rsp *rsp, int *seen)
 		rsp->rapdus[rsp->n].p = t->v;
 		rsp->rapdus[rsp->n++].len = t->len;
 		return 0;
-	case GP_SCRIPT_BAD_FORMAT:
-		if (t->len != 1 || rsp->bad_format >= 0)
+	case GP_SCRIPT_BAD_FORMAT: {
+		unsigned v;
+		int r;
+
+		if (rsp->bad_format >= 0)
 			return GP_ERR_FORMAT;
-		rsp->bad_format = t->v[0];
+		if ((r = get_count(t, &v)) != 0)
+			return r;
+		rsp->bad_format = (int)v;
 		return 0;
+	}
 	case GP_SCRIPT_IMMEDIATE:	/* immediate action response */
 		return 0;
 	}

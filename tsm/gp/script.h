@@ -6,6 +6,9 @@
  *   command script   AA len { 22 len C-APDU [ DF20 len R-APDU ] }...
  *   response script  AB len { 80 01 executed } { 23 len R-APDU }...
  *                    [ 90 01 bad format ]
+ *   (a count over 255, for a script of more than 255 commands, takes two
+ *   bytes: 80 02 hi lo, 90 02 hi lo; our extension of TS 102 226's one
+ *   byte, sent only to an agent that announced it: docs/protocol/agent.md)
  *
  * DF 20 (private tag, this project's extension) follows the C-APDU it
  * applies to and holds the exact R-APDU (data ‖ SW1 SW2) that command
@@ -38,6 +41,7 @@
 #define GP_SCRIPT_ERROR_ACTION	0x82
 #define GP_SCRIPT_CHAINING	0x83
 #define GP_SCRIPT_EXECUTED	0x80	/* number of executed commands */
+#define GP_SCRIPT_CMDS_MAX	0xFFFF	/* the largest two-byte count */
 #define GP_SCRIPT_BAD_FORMAT	0x90
 #define GP_SCRIPT_EXPECT	0xDF20	/* expected R-APDU (extension) */
 

@@ -334,7 +334,7 @@ script_add_plain(struct tsm_script *sc, const uint8_t *p, size_t n)
 {
 	int r;
 
-	if (sc->n >= TSM_CMDS_MAX)
+	if (sc->n >= TSM_SCRIPT_MAX(sc))
 		return GP_ERR_SPACE;
 	if ((r = gp_wr_put(&sc->w, p, n)) != 0)
 		return r;
@@ -403,6 +403,7 @@ tsm_engine_build_job(struct tsm_worker *w, struct tsm_session *s,
 	if (tsm_session_tags(s, TSM_CMDS_MAX) != 0)	/* while planning */
 		return TSM_ERR_NOMEM;
 	memset(&plain, 0, sizeof(plain));
+	plain.max = s->cmds_max;
 	gp_wr_init_dyn(&plain.w, 800 * 1024);	/* wrapped: +8% at most */
 	/* Plain commands are numbered as they will be in out. */
 	plain.n = first;
@@ -415,8 +416,15 @@ tsm_engine_build_job(struct tsm_worker *w, struct tsm_session *s,
 		    tsm_plan_is_last(s, i) != (k >= s->nops))
 			continue;
 		if ((r = tsm_plan_op(w, s, i, &plain, why,
-		    sizeof(why))) == GP_ERR_SPACE)
-			break;		/* the next session does it */
+		    sizeof(why))) == GP_ERR_SPACE) {
+			/* The next session does it; an operation that does
+			 * not fit an empty script waits for an agent that
+			 * runs longer ones (X-TSM-Script-Max). */
+			tsm_log(TSM_LOG_WARN, "plan.script_full", "sid=%s "
+			    "op=%lld cmds_max=%zu", s->id,
+			    (long long)s->ops[i].id, TSM_SCRIPT_MAX(&plain));
+			break;
+		}
 		if (r == TSM_PLAN_DEFER)
 			continue;	/* stays queued */
 		if (r != 0) {
@@ -456,6 +464,7 @@ tsm_engine_build_reconcile(struct tsm_session *s, struct tsm_script *out,
 	if (tsm_session_tags(s, TSM_CMDS_MAX) != 0)	/* while planning */
 		return TSM_ERR_NOMEM;
 	memset(&plain, 0, sizeof(plain));
+	plain.max = s->cmds_max;
 	gp_wr_init_dyn(&plain.w, 4096);
 	plain.n = first;
 	/* more: 0 from the start, 1 load files go on, 2 applications go on */
@@ -541,6 +550,7 @@ tsm_engine_identify(struct tsm_worker *w, struct tsm_session *s,
 	int uncertain, e;
 
 	memset(&out, 0, sizeof(out));
+	out.max = s->cmds_max;
 	if (s->store_sid[0] == '\0')
 		snprintf(s->store_sid, sizeof(s->store_sid), "%s", s->id);
 	if ((e = find_card(w, s)) != 0) {

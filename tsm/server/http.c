@@ -148,6 +148,29 @@ reason_of(int code)
 }
 
 /* A card hint: the CSN, 20 upper-case hex digits. */
+/*
+ * Commands per script for the agent: what its X-TSM-Script-Max announces
+ * (decimal), at most TSM_CMDS_MAX; 255 without it, or when it is
+ * malformed or smaller (any agent of the protocol runs 255).
+ */
+static size_t
+script_max(const char *v)
+{
+	unsigned long n = 0;
+	size_t i;
+
+	if (v == NULL || *v == '\0' || strlen(v) > 5)
+		return TSM_CMDS_STD;
+	for (i = 0; v[i] != '\0'; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return TSM_CMDS_STD;
+		n = n * 10 + (unsigned long)(v[i] - '0');
+	}
+	if (n <= TSM_CMDS_STD)
+		return TSM_CMDS_STD;
+	return n < TSM_CMDS_MAX ? (size_t)n : TSM_CMDS_MAX;
+}
+
 static int
 card_hint_ok(const char *v)
 {
@@ -464,6 +487,8 @@ admin_new(struct tsm_loop *l, struct evhttp_request *req, const char *agent,
 	atomic_fetch_add(&srv->metrics.sessions_started, 1);
 	atomic_fetch_add(&srv->metrics.sessions_active, 1);
 	s->exchanges = 1;
+	s->cmds_max = script_max(evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "X-TSM-Script-Max"));
 	tsm_log(TSM_LOG_INFO, "session.start", "sid=%s agent=%s card=%s",
 	    s->id, agent, hint != NULL ? hint : "-");
 	if (hint != NULL) {

@@ -200,7 +200,7 @@ add(struct tsm_script *sc, struct gp_wr *cmd, struct tsm_cmd_tag *tags,
 {
 	int r;
 
-	if (sc->n >= TSM_CMDS_MAX - 4)	/* room for auth and status */
+	if (sc->n >= TSM_SCRIPT_MAX(sc) - 4)	/* room for auth and status */
 		return GP_ERR_SPACE;
 	if ((r = gp_wr_put(&sc->w, cmd->p, cmd->len)) != 0)
 		return r;

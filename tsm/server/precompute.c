@@ -160,7 +160,7 @@ pre_predict(struct tsm_worker *w, struct tsm_session *s,
 static int
 pre_add(struct tsm_script *sc, size_t start)
 {
-	if (sc->n >= TSM_CMDS_MAX)
+	if (sc->n >= TSM_SCRIPT_MAX(sc))
 		return TSM_ERR_PROTO;
 	sc->off[sc->n] = start;
 	sc->off[++sc->n] = sc->w.len;
@@ -256,6 +256,7 @@ pre_build(struct tsm_worker *w, struct tsm_session *s,
 	int e;
 
 	memset(&out, 0, sizeof(out));
+	out.max = s->cmds_max;
 	gp_wr_init_dyn(&out.w, BODY_MAX - 1024);
 	if ((e = pre_head(s, ks, i, &out)) != 0 ||
 	    (e = tsm_engine_build_job(w, s, &out, ids, &nids)) != 0 ||

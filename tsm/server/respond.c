@@ -400,6 +400,7 @@ after_reconcile(struct tsm_worker *w, struct tsm_session *s,
 	}
 	nids = 0;
 	memset(&out, 0, sizeof(out));
+	out.max = s->cmds_max;
 	gp_wr_init_dyn(&out.w, 1024 * 1024 - 1024);
 	e = tsm_engine_build_job(w, s, &out, ids, &nids);
 	if (e == 0 && nids > 0)
@@ -444,6 +445,7 @@ next_page(struct tsm_session *s, uint8_t more, struct tsm_reply *r)
 	size_t i;
 
 	memset(&out, 0, sizeof(out));
+	out.max = s->cmds_max;
 	gp_wr_init_dyn(&out.w, 4096);
 	if (tsm_engine_build_reconcile(s, &out, more) == 0) {
 		for (i = 0; i < out.n && i < 4; i++) {

@@ -126,8 +126,14 @@ void	tsm_pool_stop(struct tsm_pool *);
 /* ---- sessions (session.c) ------------------------------------------- */
 #define TSM_SID_LEN		32	/* hex of 16 random bytes */
 #define TSM_OPS_MAX		16	/* operations per session */
-#define TSM_CMDS_MAX		255	/* commands of one script (the
-					 * agent's AGENT_SCRIPT_MAX) */
+/*
+ * Commands of one script: 255 for any agent (TS 102 226 counts executed
+ * commands in one byte); up to TSM_CMDS_MAX for an agent that announces
+ * more in X-TSM-Script-Max (a count then takes two bytes, 80 02: docs/
+ * protocol/agent.md). A load file over about 59 KB needs more than 255.
+ */
+#define TSM_CMDS_STD		255
+#define TSM_CMDS_MAX		1024
 #define TSM_REG_MAX		64	/* registry entries kept */
 
 enum tsm_sess_state {
@@ -186,6 +192,7 @@ struct tsm_session {
 	int		 dead;		/* removed from the table */
 	int64_t		 last_ms;
 	int		 exchanges;
+	size_t		 cmds_max;	/* commands per script for its agent */
 	/* Discovery. */
 	uint8_t		 hc[8];		/* host challenge */
 	uint8_t		 iu[64];	/* INITIALIZE UPDATE response data */
@@ -401,7 +408,9 @@ struct tsm_script {
 	struct gp_wr	 w;		/* concatenated wrapped C-APDUs */
 	size_t		 off[TSM_CMDS_MAX + 1];
 	size_t		 n;
+	size_t		 max;		/* the session's cmds_max (0: 255) */
 };
+#define TSM_SCRIPT_MAX(sc)	((sc)->max != 0 ? (sc)->max : TSM_CMDS_STD)
 /* 0 planned (or found done), TSM_PLAN_DEFER (stays queued for the next
  * session), or an error with why. */
 #define TSM_PLAN_DEFER	1

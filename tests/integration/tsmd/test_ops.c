@@ -611,6 +611,34 @@ test_install_payload_forms(void **state)
 	tcard_free(&card2);
 }
 
+/*
+ * A load file past 255 commands (273 LOAD blocks) for an agent that does
+ * not announce more (this client sends no X-TSM-Script-Max): the install
+ * cannot be sent to it and stays queued, nothing loaded, nothing lost.
+ * (tsmd_agent's test installs the same kind of file with libtsmagent.)
+ */
+static void
+test_install_past_255(void **state)
+{
+	struct tconn c;
+	struct tcard card;
+	char cap[300];
+	int64_t id;
+
+	(void)state;
+	snprintf(cap, sizeof(cap), "%s/large.cap", env.dir);
+	assert_int_equal(tenv_tsmctl(&env, NULL, 0, "cap demo %s "
+	    "--package-aid D27600017754534D0B --table 65000", cap), 0);
+	assert_int_equal(tcard_new(&env, 29, 1, NULL, &card), 0);
+	tconn_agent(&c, &env, "kiosk-1");
+	id = tenv_queue(&env, card.csn, NULL, "install %s", cap);
+	tsession_expect(&c, &card, 3, "Your card is up to date.");
+	tenv_assert_op(&env, id, "queued");
+	tenv_assert_agree(&env, &card, "");
+	tconn_close(&c);
+	tcard_free(&card);
+}
+
 int
 main(void)
 {
@@ -622,6 +650,7 @@ main(void)
 		cmocka_unit_test(test_suspend_resume_terminate),
 		cmocka_unit_test(test_refresh),
 		cmocka_unit_test(test_install_payload_forms),
+		cmocka_unit_test(test_install_past_255),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -2,6 +2,8 @@
  * tsmd with the real agent library (libtsmagent, agent/) instead of the
  * test's own client: the same session over the same contract, checked
  * the same way (exchanges, the cardholder's sentence, card == store).
+ * The agent announces 1024 commands a script (X-TSM-Script-Max): a load
+ * file of 65 KB (273 LOAD commands) installs in one 3-exchange session.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -129,6 +131,34 @@ test_agent_install(void **state)
 }
 
 static void
+test_agent_large_install(void **state)
+{
+	struct tcard card;
+	struct agent_card link = { &card_ops, &card };
+	struct agent_outcome o;
+	struct agent *a;
+	char cap[300], out[256];
+
+	(void)state;
+	snprintf(cap, sizeof(cap), "%s/large.cap", env.dir);
+	assert_int_equal(tenv_tsmctl(&env, NULL, 0, "cap demo %s "
+	    "--package-aid D27600017754534D0A --table 65000", cap), 0);
+	assert_int_equal(tcard_new(&env, 3, 1, NULL, &card), 0);
+	assert_int_equal(tenv_tsmctl(&env, out, sizeof(out), "op queue --card "
+	    "%s install %s", card.csn, cap), 0);
+	a = new_agent("kiosk-1");
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(agent_session(a, &link, &o), 0);
+	print_message("large install: %d exchanges, \"%s\"\n", o.exchanges,
+	    o.message);
+	assert_int_equal(o.exchanges, 3);
+	assert_non_null(strstr(o.message, "Installed 1 application."));
+	tenv_assert_agree(&env, &card, "D27600017754534D0A01:selectable");
+	agent_free(a);
+	tcard_free(&card);
+}
+
+static void
 test_agent_revoked(void **state)
 {
 	struct tcard card;
@@ -154,6 +184,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_agent_install),
+		cmocka_unit_test(test_agent_large_install),
 		cmocka_unit_test(test_agent_revoked),
 	};
 

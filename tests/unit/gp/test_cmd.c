@@ -288,7 +288,20 @@ test_load_blocks(void **state)
 	l.lfdb_len = 253;
 	assert_int_equal(gp_load_count(&l), 2);
 	l.block = 1;
-	l.lfdb_len = 300;		/* 304 blocks: P2 cannot count them */
+	l.lfdb_len = 300;		/* 304 blocks: P2 starts again at 00 */
+	assert_int_equal(gp_load_count(&l), 304);
+	gp_wr_init(&w, buf, sizeof(buf));
+	assert_int_equal(gp_cmd_load(&l, 255, &w), 0);
+	assert_int_equal(buf[3], 0xFF);
+	gp_wr_init(&w, buf, sizeof(buf));
+	assert_int_equal(gp_cmd_load(&l, 256, &w), 0);
+	assert_int_equal(buf[2], 0x00);	/* not the last block */
+	assert_int_equal(buf[3], 0x00);
+	gp_wr_init(&w, buf, sizeof(buf));
+	assert_int_equal(gp_cmd_load(&l, 303, &w), 0);
+	assert_int_equal(buf[2], 0x80);	/* the last block */
+	assert_int_equal(buf[3], 303 & 0xFF);
+	l.lfdb_len = GP_LOAD_BLOCKS_MAX;	/* + the C4 header: too many */
 	assert_int_equal(gp_load_count(&l), GP_ERR_TOOLARGE);
 	l.block = 0;
 	assert_int_equal(gp_load_count(&l), GP_ERR_INVAL);

@@ -401,7 +401,21 @@ test_rsp_encode(void **state)
 	gp_wr_init(&w, buf, sizeof(buf));
 	assert_int_equal(gp_script_rsp_encode(&rsp, &w), 0);
 	assert_hex(&w, "AB06" "800100" "900101");
+	/* Past 255 (a script of more than 255 commands): two bytes. */
 	rsp.executed = 256;
+	rsp.bad_format = 300;
+	gp_wr_init(&w, buf, sizeof(buf));
+	assert_int_equal(gp_script_rsp_encode(&rsp, &w), 0);
+	assert_hex(&w, "AB08" "80020100" "9002012C");
+	rsp.executed = 255;
+	rsp.bad_format = 255;
+	gp_wr_init(&w, buf, sizeof(buf));
+	assert_int_equal(gp_script_rsp_encode(&rsp, &w), 0);
+	assert_hex(&w, "AB06" "8001FF" "9001FF");
+	rsp.executed = GP_SCRIPT_CMDS_MAX + 1;
+	assert_int_equal(gp_script_rsp_encode(&rsp, &w), GP_ERR_INVAL);
+	rsp.executed = 0;
+	rsp.bad_format = GP_SCRIPT_CMDS_MAX + 1;
 	assert_int_equal(gp_script_rsp_encode(&rsp, &w), GP_ERR_INVAL);
 }
 
@@ -425,9 +439,17 @@ test_rsp_decode(void **state)
 		{ "AB068001008001", GP_ERR_TRUNC, 0, 0, -1 },
 		{ "AB06800100800100", GP_ERR_FORMAT, 0, 0, -1 },
 		{ "AB06800100230190", GP_ERR_FORMAT, 0, 0, -1 },
-		{ "AB0780010190020102", GP_ERR_FORMAT, 0, 0, -1 },
+		{ "AB0780010190020102", 0, 0, 1, 258 },	/* two bytes */
 		{ "AF80800101230290000000", GP_ERR_UNSUPPORTED, 0, 0, -1 },
 		{ "AB808001012302900000", GP_ERR_UNSUPPORTED, 0, 0, -1 },
+		/* two-byte counts, the shortest form only */
+		{ "AB0480020100", 0, 0, 256, -1 },
+		{ "AB0480020FFF", 0, 0, 4095, -1 },
+		{ "AB07800100" "9002012C", 0, 0, 0, 300 },
+		{ "AB0480020080", GP_ERR_FORMAT, 0, 0, -1 },
+		{ "AB07800100" "900200FF", GP_ERR_FORMAT, 0, 0, -1 },
+		{ "AB058003010000", GP_ERR_FORMAT, 0, 0, -1 },
+		{ "AB028000", GP_ERR_FORMAT, 0, 0, -1 },
 		/* three R-APDUs, capacity two */
 		{ "AB0F800103230290002302900023029000", GP_ERR_SPACE, 2, 3,
 		    -1 },
