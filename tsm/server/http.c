@@ -153,8 +153,8 @@ reason_of(int code)
  * (decimal), at most TSM_CMDS_MAX; 255 without it, or when it is
  * malformed or smaller (any agent of the protocol runs 255).
  */
-static size_t
-script_max(const char *v)
+size_t
+tsm_http_script_max(const char *v)
 {
 	unsigned long n = 0;
 	size_t i;
@@ -487,7 +487,7 @@ admin_new(struct tsm_loop *l, struct evhttp_request *req, const char *agent,
 	atomic_fetch_add(&srv->metrics.sessions_started, 1);
 	atomic_fetch_add(&srv->metrics.sessions_active, 1);
 	s->exchanges = 1;
-	s->cmds_max = script_max(evhttp_find_header(
+	s->cmds_max = tsm_http_script_max(evhttp_find_header(
 	    evhttp_request_get_input_headers(req), "X-TSM-Script-Max"));
 	tsm_log(TSM_LOG_INFO, "session.start", "sid=%s agent=%s card=%s",
 	    s->id, agent, hint != NULL ? hint : "-");

@@ -85,7 +85,6 @@ static int
 pre_eligible(struct tsm_worker *w, struct tsm_session *s, const char *csn,
     struct tsm_card_channel *ch)
 {
-	struct tsm_card other;
 	int uncertain;
 
 	if (!w->srv->cfg.precompute ||
@@ -112,8 +111,7 @@ pre_eligible(struct tsm_worker *w, struct tsm_session *s, const char *csn,
 	 * at the same counter their answers match byte for byte, so the
 	 * agent's check could not tell them apart.
 	 */
-	if (tsm_store_card_find_kdd(w->store, s->card.kdd, &other) != 0 ||
-	    other.id != s->card.id)
+	if (tsm_store_card_kdd_sole(w->store, s->card.kdd, s->card.csn) != 0)
 		return 0;
 	if (tsm_engine_load_ops(w, s, &uncertain) != 0 || uncertain ||
 	    s->need_read || s->nops == 0)

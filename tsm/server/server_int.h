@@ -134,6 +134,8 @@ void	tsm_pool_stop(struct tsm_pool *);
  */
 #define TSM_CMDS_STD		255
 #define TSM_CMDS_MAX		1024
+/* The commands per script an X-TSM-Script-Max value allows (http.c). */
+size_t	tsm_http_script_max(const char *);
 #define TSM_REG_MAX		64	/* registry entries kept */
 
 enum tsm_sess_state {

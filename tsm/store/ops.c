@@ -357,6 +357,25 @@ tsm_store_card_find_kdd(struct tsm_store *s, const char *kdd,
 	return tsm_card_load_tx(s, csn[0], 0, k);
 }
 
+int
+tsm_store_card_kdd_sole(struct tsm_store *s, const char *kdd,
+    const char *csn)
+{
+	char found[2][TSM_CSN_MAX + 1];
+	struct tsm_val v = tsm_v_text(kdd);
+	int r;
+
+	if (kdd == NULL || *kdd == '\0' || csn == NULL)
+		return TSM_STORE_ERR_INVAL;
+	memset(found, 0, sizeof(found));
+	if ((r = s->be->query(s->db, sql_card_kdd, &v, 1, csn_row,
+	    &found)) < 0)
+		return r;
+	if (found[1][0] != '\0')
+		return TSM_STORE_ERR_EXISTS;
+	return strcmp(found[0], csn) == 0 ? 0 : TSM_STORE_ERR_NOTFOUND;
+}
+
 /* Looks a row id up, inserting the row when it is missing. */
 static int
 ensure(struct tsm_store *s, const char *get, const struct tsm_val *gv,

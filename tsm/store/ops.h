@@ -58,6 +58,11 @@ typedef int (*tsm_op_fn)(void *, const struct tsm_op *);
 int	tsm_store_op_list(struct tsm_store *, int64_t card_id, tsm_op_fn,
 	    void *);
 
+/* Whether csn is the only card whose key diversification data is kdd: 0,
+ * TSM_STORE_ERR_EXISTS when another card shares it, NOTFOUND when csn
+ * does not have it. One index lookup, no card read. */
+int	tsm_store_card_kdd_sole(struct tsm_store *, const char *kdd,
+	    const char *csn);
 /* A card by its key diversification data (hex), when no CSN matched. */
 int	tsm_store_card_find_kdd(struct tsm_store *, const char *kdd,
 	    struct tsm_card *);

@@ -210,6 +210,34 @@ test_unsent_requeue(void **state)
 	tsm_store_close(s);
 }
 
+/* A card is pre-computed for only when its KDD is its own. */
+static void
+test_kdd_sole(void **state)
+{
+	struct tsm_store *s;
+	char url[512];
+
+	(void)state;
+	s = suite_fresh(url, sizeof(url));
+	suite_cards(s, "C9", 3);
+	suite_raw(s, "UPDATE cards SET kdd = '00000000000000000001' WHERE "
+	    "csn = 'C900000000'");
+	suite_raw(s, "UPDATE cards SET kdd = '00000000000000000002' WHERE "
+	    "csn IN ('C900000001', 'C900000002')");
+	assert_int_equal(tsm_store_card_kdd_sole(s, "00000000000000000001",
+	    "C900000000"), 0);
+	/* Another card's KDD, and one two cards share. */
+	assert_int_equal(tsm_store_card_kdd_sole(s, "00000000000000000001",
+	    "C900000001"), TSM_STORE_ERR_NOTFOUND);
+	assert_int_equal(tsm_store_card_kdd_sole(s, "00000000000000000002",
+	    "C900000001"), TSM_STORE_ERR_EXISTS);
+	assert_int_equal(tsm_store_card_kdd_sole(s, "00000000000000000003",
+	    "C900000000"), TSM_STORE_ERR_NOTFOUND);
+	assert_int_equal(tsm_store_card_kdd_sole(s, "", "C900000000"),
+	    TSM_STORE_ERR_INVAL);
+	tsm_store_close(s);
+}
+
 /* An operation refused while planning was never marked running: the
  * session end takes it from queued to failed, with its reason; a refusal
  * never moves one that another session has taken meanwhile. */
@@ -293,6 +321,7 @@ const struct CMUnitTest suite_channel[] = {
 	cmocka_unit_test(test_claim_ownership),
 	cmocka_unit_test(test_unsent_requeue),
 	cmocka_unit_test(test_refused),
+	cmocka_unit_test(test_kdd_sole),
 	cmocka_unit_test(test_channel_roundtrip),
 	cmocka_unit_test(test_channel_forget),
 	cmocka_unit_test(test_channel_bad_row),

@@ -239,6 +239,28 @@ test_by_sha256(void **st)
 	free(z2);
 }
 
+/* Not the CAP table, but as small and as alone: the X-TSM-Script-Max
+ * parser (http.c). 255 unless a clean decimal above it, 1024 at most. */
+static void
+test_script_max(void **st)
+{
+	static const struct { const char *v; size_t want; } t[] = {
+		{ NULL, 255 }, { "", 255 }, { "0", 255 }, { "100", 255 },
+		{ "255", 255 }, { "256", 256 }, { "300", 300 },
+		{ "1024", 1024 }, { "1025", 1024 }, { "65535", 1024 },
+		{ "999999", 255 }, { "300 ", 255 }, { " 300", 255 },
+		{ "+300", 255 }, { "-300", 255 }, { "0x200", 255 },
+		{ "3e2", 255 }, { "00300", 300 },
+	};
+	size_t i;
+
+	(void)st;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		print_message("%s\n", t[i].v != NULL ? t[i].v : "(none)");
+		assert_int_equal(tsm_http_script_max(t[i].v), t[i].want);
+	}
+}
+
 int
 main(void)
 {
@@ -247,6 +269,7 @@ main(void)
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_by_sha256),
+		cmocka_unit_test(test_script_max),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 
