@@ -336,44 +336,51 @@ csn_row(void *arg, const struct tsm_val *c, size_t n)
 	return 1;
 }
 
-int
-tsm_store_card_find_kdd(struct tsm_store *s, const char *kdd,
-    struct tsm_card *k)
+/* The CSN of the card with kdd: 0, NOTFOUND, or EXISTS when two share it
+ * (the first in csn either way). */
+static int
+kdd_csn(struct tsm_store *s, const char *kdd, char csn[TSM_CSN_MAX + 1])
 {
-	char csn[2][TSM_CSN_MAX + 1];
+	char found[2][TSM_CSN_MAX + 1];
 	struct tsm_val v = tsm_v_text(kdd);
 	int r;
 
 	if (kdd == NULL || *kdd == '\0')
 		return TSM_STORE_ERR_INVAL;
-	memset(csn, 0, sizeof(csn));
+	memset(found, 0, sizeof(found));
 	if ((r = s->be->query(s->db, sql_card_kdd, &v, 1, csn_row,
-	    &csn)) < 0)
+	    &found)) < 0)
 		return r;
-	if (csn[0][0] == '\0')
+	memcpy(csn, found[0], TSM_CSN_MAX + 1);
+	if (found[0][0] == '\0')
 		return TSM_STORE_ERR_NOTFOUND;
-	if (csn[1][0] != '\0')
-		return TSM_STORE_ERR_EXISTS;	/* ambiguous: two cards */
-	return tsm_card_load_tx(s, csn[0], 0, k);
+	return found[1][0] != '\0' ? TSM_STORE_ERR_EXISTS : 0;
+}
+
+int
+tsm_store_card_find_kdd(struct tsm_store *s, const char *kdd,
+    struct tsm_card *k)
+{
+	char csn[TSM_CSN_MAX + 1];
+	int r;
+
+	if ((r = kdd_csn(s, kdd, csn)) != 0)
+		return r;	/* EXISTS: ambiguous, two cards */
+	return tsm_card_load_tx(s, csn, 0, k);
 }
 
 int
 tsm_store_card_kdd_sole(struct tsm_store *s, const char *kdd,
     const char *csn)
 {
-	char found[2][TSM_CSN_MAX + 1];
-	struct tsm_val v = tsm_v_text(kdd);
+	char found[TSM_CSN_MAX + 1];
 	int r;
 
-	if (kdd == NULL || *kdd == '\0' || csn == NULL)
+	if (csn == NULL)
 		return TSM_STORE_ERR_INVAL;
-	memset(found, 0, sizeof(found));
-	if ((r = s->be->query(s->db, sql_card_kdd, &v, 1, csn_row,
-	    &found)) < 0)
+	if ((r = kdd_csn(s, kdd, found)) != 0)
 		return r;
-	if (found[1][0] != '\0')
-		return TSM_STORE_ERR_EXISTS;
-	return strcmp(found[0], csn) == 0 ? 0 : TSM_STORE_ERR_NOTFOUND;
+	return strcmp(found, csn) == 0 ? 0 : TSM_STORE_ERR_NOTFOUND;
 }
 
 /* Looks a row id up, inserting the row when it is missing. */
