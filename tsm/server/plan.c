@@ -80,6 +80,7 @@ struct install {
 	uint8_t		*cap;		/* with_cap: the CAP's hex, NUL ended */
 	size_t		 caplen;	/* its length in characters */
 	char		 cap_sha[65];	/* else the CAP file's SHA-256, hex */
+	uint8_t		 cap_md[32];	/* (the same, as bytes) */
 	struct aid	 pkg;
 	struct aid	 mod[APPLETS_MAX], inst[APPLETS_MAX];
 	size_t		 napplets;
@@ -155,10 +156,9 @@ install_parse(const char *payload, int with_cap, struct install *in)
 	 * not seen that text before. */
 	j = cJSON_GetObjectItemCaseSensitive(root, "cap_sha256");
 	if (cJSON_IsString(j) && j->valuestring != NULL) {
-		uint8_t md[32];
-
 		if (strlen(j->valuestring) != 64 || gp_hex_decode(
-		    j->valuestring, md, sizeof(md), &n) != 0 || n != 32)
+		    j->valuestring, in->cap_md, sizeof(in->cap_md), &n) != 0 ||
+		    n != 32)
 			goto out;
 		memcpy(in->cap_sha, j->valuestring, 65);
 	} else if (with_cap) {
@@ -250,13 +250,11 @@ static int
 install_cap_ref(struct tsm_worker *wk, const struct install *in,
     struct tsm_capv *cap, char *why, size_t wl)
 {
-	uint8_t sha[32], *bytes = NULL;
+	uint8_t *bytes = NULL;
 	size_t n;
 	int r, hit;
 
-	if (gp_hex_decode(in->cap_sha, sha, sizeof(sha), &n) != 0 || n != 32)
-		return GP_ERR_FORMAT;
-	if ((r = tsm_capv_find(sha, cap, &hit)) != 0 || hit)
+	if ((r = tsm_capv_find(in->cap_md, cap, &hit)) != 0 || hit)
 		return r;
 	if ((r = tsm_store_app_version_cap(wk->store, in->version_id,
 	    in->cap_sha, &bytes, &n)) != 0) {
@@ -268,7 +266,7 @@ install_cap_ref(struct tsm_worker *wk, const struct install *in,
 		    (long long)in->version_id, tsm_store_strerror(r));
 		return GP_ERR_NOTFOUND;
 	}
-	r = tsm_capv_put(sha, bytes, n, cap);
+	r = tsm_capv_put(in->cap_md, bytes, n, cap);
 	free(bytes);
 	return r;
 }
